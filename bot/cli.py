@@ -1,0 +1,138 @@
+"""Command line: `python -m bot [index|ask|chat|run|health]` (no command: start the bot)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from bot.render import HELP, answer_to_console, answer_to_json, sources_to_console
+from bot.service import QAService
+from bot.settings import Settings, SettingsError
+from storage.indexer import IndexReport
+from storage.store import StoreError
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to check that every command is documented)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Arabic question answering over a document collection "
+        "(no command: the Telegram bot when a token is configured, else the console chat).",
+    )
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("index", help="make DIR the collection and bring the index up to date")
+    p.add_argument("dir", nargs="?", type=Path, help="collection folder (default CORPUS_DIR)")
+    p = sub.add_parser("ask", help="answer one question (or, with --json, one per stdin line)")
+    p.add_argument("question", nargs="?", help="the question, in Arabic")
+    p.add_argument("--top", type=int, default=None, help="number of results (default 3)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    sub.add_parser("chat", help="interactive console chat")
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    sub.add_parser("health", help="check that the index is present and current (exit 0 if so)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "ask" and args.top is not None and not 1 <= args.top <= 50:
+        parser.error("--top must be between 1 and 50")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = Settings.load()
+        service = QAService(settings.database_path, settings.corpus_dir)
+        command = args.command or ("run" if settings.telegram_enabled else "chat")
+        if command == "index":
+            return cmd_index(service, args.dir or settings.corpus_dir)
+        if command == "health":
+            return cmd_health(service, settings)
+        if command == "run":
+            from bot.telegram_app import run_bot
+
+            settings.check_token()
+            log.info("settings: %s", settings.describe())
+            _ensure_index(service)
+            return run_bot(settings, service)
+        _ensure_index(service)
+        if command == "ask":
+            return cmd_ask(service, args.question, args.top or settings.top_k, args.json)
+        return cmd_chat(service, settings.top_k)
+    except (SettingsError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _print_report(report: IndexReport) -> None:
+    print(report.summary(), file=sys.stderr)
+
+
+def _ensure_index(service: QAService) -> None:
+    reason = service.rebuild_needed()
+    if reason is not None:
+        print(f"indexing {service.corpus_dir} ({reason})…", file=sys.stderr)
+        _print_report(service.reindex())
+
+
+def cmd_index(service: QAService, corpus_dir: Path) -> int:
+    """`index [DIR]`: print the report on stdout."""
+    report = service.reindex(corpus_dir=corpus_dir)
+    print(report.summary())
+    return 0
+
+
+def cmd_ask(service: QAService, question: str | None, top: int, as_json: bool) -> int:
+    """`ask`: one question, or a JSON line per stdin line in batch mode."""
+    if question is None:
+        if not as_json:
+            print("error: give a question, or use --json to read questions from stdin", file=sys.stderr)
+            return 2
+        for line in sys.stdin:
+            print(answer_to_json(service.ask(line.rstrip("\r\n"), top=top)), flush=True)
+        return 0
+    answer = service.ask(question, top=top)
+    print(answer_to_json(answer) if as_json else answer_to_console(answer, color=sys.stdout.isatty()))
+    return 2 if answer.error else 0
+
+
+def cmd_chat(service: QAService, top: int) -> int:
+    """`chat`: answer each typed line as the bot would, until EOF or /quit."""
+    print(HELP + "\nاكتب سؤالك، أو /sources لعرض الوثائق، أو /quit للخروج.")
+    color = sys.stdout.isatty()
+    while True:
+        try:
+            line = input("\n؟ ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        command = line.strip().lower()
+        if command in ("/quit", "/exit", "exit", "quit"):
+            return 0
+        if command in ("/help", "/start"):
+            print(HELP)
+        elif command == "/sources":
+            print(sources_to_console(service.sources()))
+        else:
+            print(answer_to_console(service.ask(line, top=top), color=color))
+
+
+def cmd_health(service: QAService, settings: Settings) -> int:
+    """`health`: exit 0 when the store opens and matches the analyzer."""
+    reason = service.rebuild_needed()
+    if reason is not None:
+        print(f"unhealthy: {reason}")
+        return 1
+    counts = service.counts()
+    if settings.telegram_enabled:
+        settings.check_token()
+    print(f"ok: {counts['documents']} documents, {counts['passages']} passages")
+    return 0

@@ -1,0 +1,82 @@
+"""The question-answering service shared by the console, the CLI and Telegram.
+
+It owns the store and the searcher, indexes the collection when needed and keeps
+answering from the old index while a reindex runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from retrieval.search import Answer, Searcher
+from storage.indexer import IndexReport, Progress, index_collection, needs_rebuild
+from storage.store import SourceInfo, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class QAService:
+    """Search, list sources and reindex one store."""
+
+    def __init__(self, database_path: Path | str, corpus_dir: Path | str):
+        self.database_path = Path(database_path)
+        self.corpus_dir = Path(corpus_dir)
+        self._store: Store | None = None
+        self._searcher: Searcher | None = None
+        self._index_lock = threading.Lock()
+
+    def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
+        """Index the collection when the store is missing or built by another analyzer."""
+        reason = self.rebuild_needed()
+        if reason is None:
+            return None
+        log.info("indexing %s: %s", self.corpus_dir, reason)
+        return self.reindex(progress)
+
+    def rebuild_needed(self) -> str | None:
+        """Why the store must be (re)built before answering, or None."""
+        return needs_rebuild(self.database_path)
+
+    def reindex(self, progress: Progress | None = None, corpus_dir: Path | str | None = None) -> IndexReport:
+        """Bring the store up to date with the collection; searches go on meanwhile."""
+        if corpus_dir is not None:
+            self.corpus_dir = Path(corpus_dir)
+        with self._index_lock:
+            return index_collection(self.database_path, self.corpus_dir, progress=progress)
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use."""
+        if self._store is None:
+            self._store = Store(self.database_path)
+            self._searcher = Searcher(self._store)
+        return self._store
+
+    @property
+    def searcher(self) -> Searcher:
+        """The searcher over the store, opened on first use."""
+        self.store
+        return self._searcher  # type: ignore[return-value]
+
+    def ask(self, question: str, top: int = 3, offset: int = 0) -> Answer:
+        """Answer one question."""
+        return self.searcher.search(question, top=top, offset=offset)
+
+    def sources(self) -> list[SourceInfo]:
+        """The indexed files."""
+        return self.store.sources()
+
+    def counts(self) -> dict[str, int]:
+        """Documents, paragraphs, passages and terms in the index."""
+        return self.store.counts()
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = self._searcher = None
+
+
+__all__ = ["QAService", "StoreError"]

@@ -1,0 +1,125 @@
+"""Arabic text analysis: one analyzer for documents and questions.
+
+Pipeline: normalise letters (pyarabic's character sets), split on anything that is
+not a word character, drop stopwords, strip light10-style affixes.
+
+    >>> analyze("وقالت وزارة الدفاعِ الروسية")
+    ['قال', 'وزار', 'دفاع', 'روس']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pyarabic.araby as araby
+
+from retrieval.stopwords import RAW_STOPWORDS
+
+#: Bump whenever the output of `analyze` can change: a stored index built with
+#: another version is rebuilt at the next start.
+ANALYZER_VERSION = "ar-light10-v1"
+
+_DELETE = (
+    "".join(araby.TASHKEEL)
+    + araby.TATWEEL
+    + araby.SMALL_ALEF
+    # Quranic annotation marks and extended Arabic diacritics (all combining).
+    + "".join(chr(c) for c in range(0x0610, 0x061B))
+    + "".join(chr(c) for c in range(0x0653, 0x0660))
+    + "".join(chr(c) for c in range(0x06D6, 0x06EE) if unicodedata.category(chr(c)) == "Mn")
+    # zero-width and bidi controls
+    + "\u00ad\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    + "\u2060\u2066\u2067\u2068\u2069\ufeff\u061c"
+)
+
+_MAP = {
+    # alef forms → bare alef (pyarabic's ALEFAT minus maqsura and small alef)
+    "أ": "ا", "إ": "ا", "آ": "ا", araby.ALEF_WASLA: "ا",
+    araby.TEH_MARBUTA: "ه",
+    araby.ALEF_MAKSURA: "ي",
+    # Persian / Urdu letters seen in Arabic text
+    "ی": "ي", "ې": "ي", "ۍ": "ي", "ک": "ك", "ڪ": "ك", "ە": "ه", "ہ": "ه", "ۀ": "ه",
+    # lam-alef ligatures (presentation forms) → two letters
+    "ﻻ": "لا", "ﻷ": "لا", "ﻹ": "لا", "ﻵ": "لا", "ﻼ": "لا", "ﻸ": "لا", "ﻺ": "لا", "ﻶ": "لا",
+}
+for _i in range(10):
+    _MAP[chr(0x0660 + _i)] = str(_i)  # Arabic-Indic digits
+    _MAP[chr(0x06F0 + _i)] = str(_i)  # Persian digits
+# Arabic punctuation separates tokens (most are not \w anyway; mapping makes it explicit).
+for _p in "،؛؟«»“”‘’٪٫٬۔":
+    _MAP[_p] = " "
+
+_TABLE = str.maketrans({**_MAP, **{c: None for c in _DELETE}})
+
+# Word characters for locating tokens in the *original* text: \w plus every character
+# the table deletes, so that a mark inside a word does not split it.
+_SPAN_RE = re.compile("[\\w" + re.escape(_DELETE) + "]+")
+_WORD_RE = re.compile(r"\w+")
+_ARABIC_LETTERS = re.compile(r"^[\u0621-\u064A]+$")
+
+_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ه", "ي")
+
+
+def normalize(text: str) -> str:
+    """Return `text` with letters unified, marks and controls removed, Latin lowercased."""
+    return text.translate(_TABLE).lower()
+
+
+STOPWORDS = frozenset(normalize(word) for word in RAW_STOPWORDS)
+
+
+def light_stem(word: str) -> str:
+    """Strip light10 prefixes and suffixes (Larkey et al.) from a normalised Arabic word."""
+    if len(word) > 3 and word[0] == "و":
+        word = word[1:]
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 2:
+            word = word[len(prefix):]
+            break
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            word = word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=500_000)
+def term_of(token: str) -> str | None:
+    """Map one normalised token to its index term, or None for a stopword."""
+    if token in STOPWORDS or token == "_" * len(token):
+        return None
+    if _ARABIC_LETTERS.match(token):
+        stem = light_stem(token)
+        return None if stem in STOPWORDS else stem
+    return token
+
+
+def analyze(text: str) -> list[str]:
+    """Return the index terms of `text`, in order, duplicates kept."""
+    out = []
+    for token in _WORD_RE.findall(normalize(text)):
+        term = term_of(token)
+        if term is not None:
+            out.append(term)
+    return out
+
+
+def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
+    """Return (start, end, term or None) for every token of the original `text`.
+
+    The non-None terms are exactly `analyze(text)`; offsets point into `text` itself,
+    which is what snippets need to highlight the matched words.
+    """
+    spans = []
+    for match in _SPAN_RE.finditer(text):
+        normal = normalize(match.group())
+        for token in _WORD_RE.findall(normal):
+            spans.append((match.start(), match.end(), term_of(token)))
+    return spans
+
+
+def has_words(text: str) -> bool:
+    """True when `text` contains at least one word character (letters or digits)."""
+    return _WORD_RE.search(normalize(text).replace("_", " ")) is not None

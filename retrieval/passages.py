@@ -1,0 +1,162 @@
+"""Split a document into numbered paragraphs and scoring passages.
+
+A paragraph is a non-empty line; its number is its 1-based position among the
+file's non-empty lines. Boilerplate lines (related-news blocks, "copy link",
+source lines...) are never answers. A very short heading line is indexed with
+the paragraph after it. A long paragraph is scored as overlapping sentence
+windows; the best window represents the paragraph.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from retrieval.analyzer import normalize
+
+#: Paragraphs longer than this are split into windows.
+MAX_PASSAGE_CHARS = 600
+#: Target size of one window (a window may exceed it by one sentence).
+WINDOW_CHARS = 400
+
+# Lines that are boilerplate by themselves (compared after normalisation, end
+# punctuation removed).
+_BOILERPLATE_LINES = {
+    normalize(s)
+    for s in (
+        "أخبار ذات صلة", "اخبار متعلقة", "تم نسخ الرابط", "إعلان", "اعلان", "إقرأ أيضاً",
+        "اقرأ أيضا", "اقرأ ايضا", "مقالات مشابهة", "مقالات ذات صلة", "موضوعات ذات صلة",
+        "شاهد أيضا", "related news", "related articles", "read more", "advertisement",
+        "share", "شارك", "طباعة", "مشاركة",
+    )
+}
+# Markers after which a list of related headlines follows.
+_RELATED_MARKERS = {
+    normalize(s)
+    for s in (
+        "أخبار ذات صلة", "اخبار متعلقة", "إقرأ أيضاً", "اقرأ أيضا", "اقرأ ايضا",
+        "مقالات مشابهة", "مقالات ذات صلة", "موضوعات ذات صلة", "شاهد أيضا", "related news",
+        "related articles", "read more",
+    )
+}
+# Lines that start with these are boilerplate (tag lines, source credits).
+_BOILERPLATE_PREFIXES = tuple(
+    normalize(s)
+    for s in ("كلمات دلالية", "الكلمات الدلالية", "المصدر:", "المصدر :", "مصدر الخبر", "tags:", "source:")
+)
+_BULLET_RE = re.compile(r"^\s*[•·▪●◦\-–—*]\s+")
+_SOURCE_LINE_RE = re.compile(r"^\s*\([^()]{2,80}\)\s*$")
+_TRAILING_PUNCT = " \t:：.…!؟?-–—"
+_SENTENCE_RE = re.compile(r"[^.!?؟…\n]+(?:[.!?؟…]+[\"'»”)]*|$)\s*")
+
+HEADING_MAX_WORDS = 6
+HEADING_MAX_CHARS = 50
+HEADLINE_MAX_CHARS = 140
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """One answerable line of a document."""
+
+    number: int
+    text: str
+    heading: str = ""  # a short heading line indexed with this paragraph
+
+
+@dataclass(frozen=True)
+class Window:
+    """A scoring passage: a character range [start, end) of a paragraph."""
+
+    start: int
+    end: int
+
+
+def _key(line: str) -> str:
+    return normalize(line).strip().strip(_TRAILING_PUNCT).strip()
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for a line that is page furniture rather than content."""
+    key = _key(line)
+    if not key:
+        return True
+    if key in _BOILERPLATE_LINES or key.startswith(_BOILERPLATE_PREFIXES):
+        return True
+    return bool(_SOURCE_LINE_RE.match(line))
+
+
+def _is_heading(line: str) -> bool:
+    text = line.strip()
+    if len(text) > HEADING_MAX_CHARS or len(text.split()) > HEADING_MAX_WORDS:
+        return False
+    return not text.endswith((".", "!", "؟", "?", "…", ":"))
+
+
+def _is_headline(line: str) -> bool:
+    """A line that looks like a related-article link: a bullet or a short unfinished line."""
+    text = line.strip()
+    if _BULLET_RE.match(line):
+        return True
+    return len(text) <= HEADLINE_MAX_CHARS and not text.endswith((".", "»."))
+
+
+def split_paragraphs(text: str) -> list[Paragraph]:
+    """Return the answerable paragraphs of a document, numbered as the reader counts them."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    paragraphs: list[Paragraph] = []
+    pending_heading = ""
+    in_related = False
+    for number, line in enumerate(lines, start=1):
+        if _key(line) in _RELATED_MARKERS:
+            in_related, pending_heading = True, ""
+            continue
+        if in_related:
+            if _is_headline(line):
+                continue
+            in_related = False
+        if is_boilerplate(line):
+            pending_heading = ""
+            continue
+        is_last = number == len(lines)
+        if _is_heading(line) and not is_last:
+            pending_heading = f"{pending_heading} {line}".strip()
+            continue
+        paragraphs.append(Paragraph(number, line, pending_heading))
+        pending_heading = ""
+    return paragraphs
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    spans = [(m.start(), m.end()) for m in _SENTENCE_RE.finditer(text) if m.group().strip()]
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        # A "sentence" without punctuation longer than a window is cut at spaces.
+        while end - start > WINDOW_CHARS:
+            cut = text.rfind(" ", start, start + WINDOW_CHARS)
+            if cut <= start:
+                cut = start + WINDOW_CHARS
+            out.append((start, cut))
+            start = cut
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def split_windows(text: str) -> list[Window]:
+    """Split a paragraph into overlapping sentence windows (one window if it is short)."""
+    if len(text) <= MAX_PASSAGE_CHARS:
+        return [Window(0, len(text))]
+    sentences = _sentences(text)
+    windows: list[Window] = []
+    i = 0
+    while i < len(sentences):
+        start, end = sentences[i]
+        j = i + 1
+        while j < len(sentences) and sentences[j][1] - start <= WINDOW_CHARS:
+            end = sentences[j][1]
+            j += 1
+        windows.append(Window(start, end))
+        if j >= len(sentences):
+            break
+        i = j - 1 if j - 1 > i else j  # overlap by one sentence
+    return windows

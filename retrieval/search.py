@@ -1,0 +1,242 @@
+"""Answer a question from an index: BM25 over passages, one result per paragraph.
+
+The index is anything with the `IndexReader` methods (the SQLite store implements
+them); this module knows nothing of SQL.
+
+    searcher = Searcher(store)
+    answer = searcher.search("متى تبدأ زيارة لافروف؟", top=3)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from retrieval.analyzer import analyze, has_words
+from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf, term_scores
+from retrieval.snippets import make_snippet
+
+MAX_QUESTION_CHARS = 1000
+#: A best passage that covers less than this share of the question's idf mass is
+#: "no answer" (measured on off-topic questions vs XQuAD-ar/ARCD; see README).
+DEFAULT_MIN_COVERAGE = 0.35
+
+
+class QuestionError(ValueError):
+    """The question cannot be searched; `code` says why, `str()` is for the reader."""
+
+    MESSAGES = {
+        "empty": "السؤال فارغ. اكتب سؤالك بالعربية، مثل: متى تبدأ زيارة لافروف؟",
+        "too_long": f"السؤال طويل جداً (الحد {MAX_QUESTION_CHARS} حرف). اختصره في جملة أو جملتين.",
+        "no_words": "لم أجد في السؤال كلمات أبحث بها. اكتب سؤالك بالكلمات، مثل: من هي وزيرة خارجية كوريا الشمالية؟",
+    }
+
+    def __init__(self, code: str):
+        super().__init__(self.MESSAGES[code])
+        self.code = code
+
+
+class Snapshot(Protocol):
+    stats: CollectionStats
+    params: BM25Params
+    lengths: np.ndarray
+    paragraph_of: np.ndarray
+
+
+class IndexReader(Protocol):
+    """What the searcher needs from an index."""
+
+    def read(self) -> AbstractContextManager[Any]: ...
+    def snapshot(self) -> Snapshot: ...
+    def postings(self, terms: Iterable[str]) -> dict[str, Any]: ...
+    def passages(self, passage_ids: Iterable[int]) -> dict[int, Any]: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """One answering paragraph."""
+
+    source: str
+    paragraph: int
+    score: float
+    text: str
+    snippet: str
+    highlights: list[tuple[int, int]]
+    passage_id: int
+    paragraph_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape of a result."""
+        return {
+            "source": self.source,
+            "paragraph": self.paragraph,
+            "score": self.score,
+            "text": self.text,
+            "snippet": self.snippet,
+            "highlights": [list(h) for h in self.highlights],
+        }
+
+
+@dataclass
+class Answer:
+    """What a question gets: results (maybe none), or an error when it was unusable."""
+
+    query: str
+    results: list[Result] = field(default_factory=list)
+    error: str | None = None
+    terms: list[str] = field(default_factory=list)
+    coverage: float = 0.0
+    has_more: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The public JSON shape of an answer."""
+        return {
+            "query": self.query,
+            "results": [r.to_json() for r in self.results],
+            "error": self.error,
+        }
+
+
+def check_question(question: str) -> str:
+    """Return the question stripped, or raise QuestionError when it cannot be searched."""
+    text = (question or "").strip()
+    if not text:
+        raise QuestionError("empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError("too_long")
+    if not has_words(text):
+        raise QuestionError("no_words")
+    return text
+
+
+class Searcher:
+    """BM25Okapi search over an index, exact to rank-bm25's scores."""
+
+    def __init__(self, index: IndexReader, *, min_coverage: float = DEFAULT_MIN_COVERAGE):
+        self.index = index
+        self.min_coverage = min_coverage
+        self._lock = threading.Lock()
+
+    def search(self, question: str, top: int = 3, offset: int = 0) -> Answer:
+        """Top `top` paragraphs after the first `offset`, or an Answer with `error` set."""
+        try:
+            text = check_question(question)
+        except QuestionError as exc:
+            return Answer(query=question, error=str(exc))
+        terms = analyze(text)
+        answer = Answer(query=question, terms=terms)
+        if not terms:
+            return answer
+        with self._lock, self.index.read():
+            snap = self.index.snapshot()
+            postings = self.index.postings(terms)
+            ids, scores = score_terms(terms, snap, postings)
+            if not len(ids):
+                return answer
+            ranked, answer.has_more = _top_paragraphs(ids, scores, snap.paragraph_of, offset + top)
+            weights = _term_weights(terms, snap, postings)
+            answer.coverage = _coverage(ranked[0][0], weights, postings) if ranked else 0.0
+            if answer.coverage < self.min_coverage:
+                answer.has_more = False
+                return answer
+            chosen = ranked[offset : offset + top]
+            records = self.index.passages(pid for pid, _ in chosen)
+        snippet_weights = {t: w for t, w in weights.items() if t in postings}
+        for pid, score in chosen:
+            rec = records[pid]
+            snippet = make_snippet(rec.paragraph_text, snippet_weights, focus=(rec.start, rec.end))
+            answer.results.append(
+                Result(
+                    source=rec.source,
+                    paragraph=rec.paragraph_number,
+                    score=float(score),
+                    text=rec.paragraph_text,
+                    snippet=snippet.text,
+                    highlights=snippet.highlights,
+                    passage_id=pid,
+                    paragraph_id=rec.paragraph_id,
+                )
+            )
+        return answer
+
+
+def score_terms(
+    terms: list[str], snap: Snapshot, postings: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """BM25Okapi scores of every passage that contains a query term: (ids, scores)."""
+    parts_ids, parts_scores = [], []
+    avgdl = snap.stats.avgdl
+    for term, count in Counter(terms).items():
+        p = postings.get(term)
+        if p is None:
+            continue
+        weight = idf(snap.stats, p.df, snap.params)
+        contribution = term_scores(weight, p.tfs, snap.lengths[p.ids], avgdl, snap.params)
+        parts_ids.append(p.ids)
+        parts_scores.append(contribution * count if count > 1 else contribution)
+    if not parts_ids:
+        return np.empty(0, np.int64), np.empty(0)
+    all_ids = np.concatenate(parts_ids)
+    unique_ids, inverse = np.unique(all_ids, return_inverse=True)
+    scores = np.bincount(inverse, weights=np.concatenate(parts_scores))
+    return unique_ids.astype(np.int64), scores
+
+
+def _top_paragraphs(
+    ids: np.ndarray, scores: np.ndarray, paragraph_of: np.ndarray, want: int
+) -> tuple[list[tuple[int, float]], bool]:
+    """Best passage of each of the first `want` paragraphs, by score then passage id."""
+    n = len(ids)
+    m = min(n, max(4 * want, 32))
+    while True:
+        if m < n:
+            threshold = np.partition(scores, n - m)[n - m]
+            cand = np.nonzero(scores >= threshold)[0]  # keeps every tie at the boundary
+        else:
+            cand = np.arange(n)
+        order = cand[np.lexsort((ids[cand], -scores[cand]))]
+        ranked: list[tuple[int, float]] = []
+        seen: set[int] = set()
+        for i in order:
+            if scores[i] <= 0:
+                break
+            para = int(paragraph_of[ids[i]])
+            if para in seen:
+                continue
+            seen.add(para)
+            ranked.append((int(ids[i]), float(scores[i])))
+            if len(ranked) > want:
+                return ranked[:want], True
+        if m >= n:
+            return ranked, False
+        m = min(n, m * 4)
+
+
+def _term_weights(terms: list[str], snap: Snapshot, postings: dict[str, Any]) -> dict[str, float]:
+    """idf of each distinct query term; a term the index lacks weighs as a term seen nowhere."""
+    unseen = raw_idf(snap.stats.n_passages, 0)
+    return {
+        t: idf(snap.stats, postings[t].df, snap.params) if t in postings else unseen
+        for t in dict.fromkeys(terms)
+    }
+
+
+def _coverage(passage_id: int, weights: dict[str, float], postings: dict[str, Any]) -> float:
+    """Share of the question's idf mass that the passage contains."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    covered = 0.0
+    for term, weight in weights.items():
+        p = postings.get(term)
+        if p is not None:
+            i = np.searchsorted(p.ids, passage_id)
+            if i < len(p.ids) and p.ids[i] == passage_id:
+                covered += weight
+    return covered / total

@@ -1,0 +1,86 @@
+"""Snippets: the best short window of a paragraph around the matched words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from retrieval.analyzer import analyze_spans
+
+SNIPPET_CHARS = 300
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """Plain text with [start, end) offsets of the matched words inside it."""
+
+    text: str
+    highlights: list[tuple[int, int]]
+
+
+def matched_spans(text: str, weights: dict[str, float]) -> list[tuple[int, int, str]]:
+    """(start, end, term) of every word of `text` whose term is a key of `weights`."""
+    return [(s, e, t) for s, e, t in analyze_spans(text) if t is not None and t in weights]
+
+
+def make_snippet(
+    text: str,
+    weights: dict[str, float],
+    *,
+    focus: tuple[int, int] | None = None,
+    max_chars: int = SNIPPET_CHARS,
+) -> Snippet:
+    """Cut the window of at most ~`max_chars` characters that covers the most query weight.
+
+    `weights` maps query terms to their importance (idf); `focus` is the character range
+    of the passage that scored best, preferred on ties. The cut falls on word
+    boundaries and is marked with «…».
+    """
+    spans = matched_spans(text, weights)
+    if len(text) <= max_chars:
+        return Snippet(text, [(s, e) for s, e, _ in spans])
+    start = _best_start(text, spans, weights, focus, max_chars)
+    end = min(len(text), start + max_chars)
+    # Move the cut points to word boundaries (never inside a word).
+    if start > 0:
+        space = text.find(" ", start)
+        start = space + 1 if 0 <= space < start + 40 else start
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + max_chars // 2 else end
+    body = text[start:end].strip()
+    lead = len(text[start:end]) - len(text[start:end].lstrip())
+    start += lead
+    end = start + len(body)
+    prefix = ELLIPSIS + " " if start > 0 else ""
+    suffix = " " + ELLIPSIS if end < len(text) else ""
+    shift = len(prefix) - start
+    highlights = [(s + shift, e + shift) for s, e, _ in spans if s >= start and e <= end]
+    return Snippet(prefix + body + suffix, highlights)
+
+
+def _best_start(
+    text: str,
+    spans: list[tuple[int, int, str]],
+    weights: dict[str, float],
+    focus: tuple[int, int] | None,
+    max_chars: int,
+) -> int:
+    """Start offset of the window that covers the largest weight of distinct terms."""
+    if not spans:
+        return focus[0] if focus else 0
+    best_key: tuple[float, int, int] | None = None
+    best_start = 0
+    for i, (anchor, _, _) in enumerate(spans):
+        # Windows that start a little before a matched word, so it is not the first word.
+        start = max(0, anchor - 40)
+        end = start + max_chars
+        terms = {t for s, e, t in spans[i:] if e <= end} | {
+            t for s, e, t in spans[:i] if s >= start
+        }
+        weight = sum(weights[t] for t in terms)
+        in_focus = int(focus is not None and focus[0] <= anchor < focus[1])
+        key = (weight, in_focus, -anchor)
+        if best_key is None or key > best_key:
+            best_key, best_start = key, start
+    return min(best_start, max(0, len(text) - max_chars))

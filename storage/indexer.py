@@ -1,0 +1,452 @@
+"""Bring the store up to date with a collection folder.
+
+    report = index_collection("data/bot.sqlite3", "seeds")
+    print(report.summary())
+
+Reads `*.txt` and `*.md` under the folder (subfolders included). Files that are
+not valid UTF-8, empty, binary, too large or outside the folder are skipped with
+a reason. Unchanged files are not touched; changed, added and removed files
+change only their own rows and the postings of their terms. Everything happens
+in one transaction: the new generation appears at once or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.analyzer import ANALYZER_VERSION, analyze
+from retrieval.bm25 import BM25Params, idf_sum
+from retrieval.passages import split_paragraphs, split_windows
+from storage.store import (
+    ID_DTYPE,
+    LENGTH_DTYPE,
+    SCHEMA_VERSION,
+    TF_DTYPE,
+    StoreError,
+    connect,
+    create_schema,
+)
+
+SUFFIXES = (".txt", ".md")
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+
+Progress = Callable[[str, int, int], None]
+
+
+class IndexBusyError(StoreError):
+    """Another index run holds the write lock."""
+
+
+@dataclass
+class IndexReport:
+    """What an index run did."""
+
+    corpus_dir: str = ""
+    indexed: list[str] = field(default_factory=list)  # added or changed
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    documents: int = 0
+    paragraphs: int = 0
+    passages: int = 0
+    terms: int = 0
+    seconds: float = 0.0
+    rebuilt: str | None = None  # why everything was rebuilt, if it was
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.indexed or self.removed or self.rebuilt)
+
+    def summary(self) -> str:
+        """A short English report for the operator."""
+        lines = [f"collection: {self.corpus_dir}"]
+        if self.rebuilt:
+            lines.append(f"full rebuild: {self.rebuilt}")
+        if not self.changed:
+            lines.append(f"no changes: {self.unchanged} files unchanged, index left as it was")
+        else:
+            lines.append(
+                f"files indexed: {len(self.indexed)}, unchanged: {self.unchanged}, "
+                f"removed: {len(self.removed)}"
+            )
+        lines.append(f"skipped: {len(self.skipped)}")
+        lines += [f"  {path}: {reason}" for path, reason in self.skipped]
+        lines.append(
+            f"documents: {self.documents}, paragraphs: {self.paragraphs}, "
+            f"passages: {self.passages}, terms: {self.terms}"
+        )
+        lines.append(f"seconds: {self.seconds:.2f}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _SourceFile:
+    rel: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    rel: str
+    size: int
+    mtime_ns: int
+    sha256: str
+    text: str
+
+
+def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
+    """Every candidate file under `corpus_dir`, sorted; symlinks leaving it are skipped."""
+    root = corpus_dir.resolve()
+    found: list[_SourceFile] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(SUFFIXES):
+                continue
+            path = Path(dirpath, name)
+            rel = path.relative_to(root).as_posix()
+            try:
+                real = path.resolve(strict=True)
+            except (OSError, RuntimeError):
+                report.skipped.append((rel, "broken link"))
+                continue
+            if not real.is_relative_to(root):
+                report.skipped.append((rel, "link pointing outside the collection"))
+                continue
+            if not real.is_file():
+                report.skipped.append((rel, "not a regular file"))
+                continue
+            stat = real.stat()
+            found.append(_SourceFile(rel, real, stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+def load(source: _SourceFile, max_bytes: int) -> _Loaded | str:
+    """Read and check one file; return it, or the reason it is skipped."""
+    if source.size > max_bytes:
+        return f"too large ({source.size} bytes, limit {max_bytes})"
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    if len(data) > max_bytes:
+        return f"too large ({len(data)} bytes, limit {max_bytes})"
+    if b"\x00" in data:
+        return "binary file"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8 (byte {exc.start})"
+    if not text.strip():
+        return "empty"
+    return _Loaded(source.rel, len(data), source.mtime_ns, hashlib.sha256(data).hexdigest(), text)
+
+
+def _title(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def rebuild_reason(conn: sqlite3.Connection) -> str | None:
+    """Why the stored index cannot be updated in place (None when it can)."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if not meta:
+        return "new index"
+    if meta.get("schema_version") != str(SCHEMA_VERSION):
+        return f"store schema changed ({meta.get('schema_version')} → {SCHEMA_VERSION})"
+    if meta.get("analyzer_version") != ANALYZER_VERSION:
+        return f"analyzer changed ({meta.get('analyzer_version')} → {ANALYZER_VERSION})"
+    return None
+
+
+def needs_rebuild(db_path: Path | str) -> str | None:
+    """Why the store at `db_path` must be built before it can answer, or None."""
+    db_path = Path(db_path)
+    if not db_path.exists():
+        return "no index yet"
+    try:
+        conn = connect(db_path)
+        try:
+            has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+            return rebuild_reason(conn) if has_meta else "empty store"
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{db_path} is not a usable index: {exc}") from exc
+
+
+def indexed_corpus_dir(db_path: Path | str) -> Path | None:
+    """The collection folder the store was last built from, if any."""
+    try:
+        conn = connect(db_path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'corpus_dir'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+    return Path(row[0]) if row else None
+
+
+def index_collection(
+    db_path: Path | str,
+    corpus_dir: Path | str,
+    *,
+    params: BM25Params | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Make `corpus_dir` the collection of the store at `db_path` and bring it up to date."""
+    started = time.perf_counter()
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise StoreError(f"collection folder not found: {corpus_dir}")
+    params = params or BM25Params()
+    report = IndexReport(corpus_dir=str(corpus_dir.resolve()))
+    conn = connect(db_path)
+    try:
+        create_schema(conn)
+        _run(conn, corpus_dir, params, max_file_bytes, progress, report)
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise IndexBusyError("another index run is in progress") from exc
+        raise
+    finally:
+        conn.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _notify(progress: Progress | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(stage, done, total)
+
+
+def _run(
+    conn: sqlite3.Connection,
+    corpus_dir: Path,
+    params: BM25Params,
+    max_file_bytes: int,
+    progress: Progress | None,
+    report: IndexReport,
+) -> None:
+    sources = scan(corpus_dir, report)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        reason = rebuild_reason(conn)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if reason is None and meta.get("corpus_dir") != report.corpus_dir:
+            reason = f"collection folder changed ({meta.get('corpus_dir')} → {report.corpus_dir})"
+        params_changed = meta.get("k1") != repr(params.k1) or meta.get("b") != repr(
+            params.b
+        ) or meta.get("epsilon") != repr(params.epsilon)
+        if reason is not None:
+            report.rebuilt = reason if meta else None
+            for table in ("terms", "passages", "paragraphs", "documents", "arrays", "meta"):
+                conn.execute(f"DELETE FROM {table}")
+        known = {
+            row[0]: row[1:]
+            for row in conn.execute("SELECT path, id, sha256, size, mtime_ns FROM documents")
+        }
+        to_add: list[_Loaded] = []
+        to_remove: list[int] = []
+        seen: set[str] = set()
+        for i, source in enumerate(sources):
+            _notify(progress, "reading", i, len(sources))
+            seen.add(source.rel)
+            old = known.get(source.rel)
+            if old is not None and old[2] == source.size and old[3] == source.mtime_ns:
+                report.unchanged += 1
+                continue
+            loaded = load(source, max_file_bytes)
+            if isinstance(loaded, str):
+                report.skipped.append((source.rel, loaded))
+                if old is not None:
+                    to_remove.append(old[0])
+                    report.removed.append(source.rel)
+                continue
+            if old is not None and old[1] == loaded.sha256:
+                report.unchanged += 1
+                conn.execute(
+                    "UPDATE documents SET mtime_ns = ? WHERE id = ?", (loaded.mtime_ns, old[0])
+                )
+                continue
+            if old is not None:
+                to_remove.append(old[0])
+            to_add.append(loaded)
+            report.indexed.append(source.rel)
+        for rel, old in known.items():
+            if rel not in seen:
+                to_remove.append(old[0])
+                report.removed.append(rel)
+        if to_add or to_remove or reason is not None or params_changed:
+            _apply(conn, to_add, to_remove, progress)
+            _finish(conn, params, report)
+        _fill_counts(conn, report)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _apply(
+    conn: sqlite3.Connection,
+    to_add: list[_Loaded],
+    to_remove: list[int],
+    progress: Progress | None,
+) -> None:
+    """Delete removed documents, insert new ones and merge the postings of touched terms."""
+    removed_ids: dict[str, list[int]] = defaultdict(list)
+    for doc_id in to_remove:
+        rows = conn.execute(
+            """SELECT s.id, s.start, s.end, p.heading, p.text FROM passages s
+               JOIN paragraphs p ON p.id = s.paragraph_id WHERE p.doc_id = ?""",
+            (doc_id,),
+        ).fetchall()
+        for passage_id, start, end, heading, text in rows:
+            for term in set(_passage_terms(heading, text[start:end])):
+                removed_ids[term].append(passage_id)
+        conn.execute(
+            "DELETE FROM passages WHERE paragraph_id IN "
+            "(SELECT id FROM paragraphs WHERE doc_id = ?)",
+            (doc_id,),
+        )
+        conn.execute("DELETE FROM paragraphs WHERE doc_id = ?", (doc_id,))
+        conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    added: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    next_passage = (conn.execute("SELECT max(id) FROM passages").fetchone()[0] or 0) + 1
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for i, doc in enumerate(to_add):
+        _notify(progress, "indexing", i, len(to_add))
+        paragraphs = split_paragraphs(doc.text)
+        cur = conn.execute(
+            """INSERT INTO documents (path, sha256, size, mtime_ns, title, indexed_at,
+               paragraphs, passages) VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
+            (doc.rel, doc.sha256, doc.size, doc.mtime_ns, _title(doc.text), now, len(paragraphs)),
+        )
+        doc_id = cur.lastrowid
+        n_passages = 0
+        for paragraph in paragraphs:
+            cur = conn.execute(
+                "INSERT INTO paragraphs (doc_id, number, heading, text) VALUES (?, ?, ?, ?)",
+                (doc_id, paragraph.number, paragraph.heading, paragraph.text),
+            )
+            paragraph_id = cur.lastrowid
+            rows = []
+            for window in split_windows(paragraph.text):
+                terms = _passage_terms(paragraph.heading, paragraph.text[window.start : window.end])
+                rows.append((next_passage, paragraph_id, window.start, window.end, len(terms)))
+                for term, tf in Counter(terms).items():
+                    ids, tfs = added[term]
+                    ids.append(next_passage)
+                    tfs.append(min(tf, 65535))
+                next_passage += 1
+            conn.executemany(
+                "INSERT INTO passages (id, paragraph_id, start, end, length) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            n_passages += len(rows)
+        conn.execute("UPDATE documents SET passages = ? WHERE id = ?", (n_passages, doc_id))
+
+    touched = sorted(set(removed_ids) | set(added))
+    for i, term in enumerate(touched):
+        if i % 5000 == 0:
+            _notify(progress, "postings", i, len(touched))
+        row = conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
+        if row:
+            ids = np.frombuffer(row[0], ID_DTYPE)
+            tfs = np.frombuffer(row[1], TF_DTYPE)
+            if term in removed_ids:
+                keep = ~np.isin(ids, np.array(removed_ids[term], dtype=ID_DTYPE))
+                ids, tfs = ids[keep], tfs[keep]
+        else:
+            ids = np.empty(0, ID_DTYPE)
+            tfs = np.empty(0, TF_DTYPE)
+        if term in added:
+            new_ids, new_tfs = added[term]
+            # New passage ids are larger than every existing one: appending keeps order.
+            ids = np.concatenate([ids, np.array(new_ids, dtype=ID_DTYPE)])
+            tfs = np.concatenate([tfs, np.array(new_tfs, dtype=TF_DTYPE)])
+        if len(ids):
+            conn.execute(
+                "INSERT OR REPLACE INTO terms (term, df, ids, tfs) VALUES (?, ?, ?, ?)",
+                (term, len(ids), ids.astype(ID_DTYPE).tobytes(), tfs.astype(TF_DTYPE).tobytes()),
+            )
+        else:
+            conn.execute("DELETE FROM terms WHERE term = ?", (term,))
+
+
+def _passage_terms(heading: str, text: str) -> list[str]:
+    """The tokens a passage is scored on: its heading's, then its own."""
+    return analyze(heading) + analyze(text) if heading else analyze(text)
+
+
+def _write_meta(conn: sqlite3.Connection, values: dict[str, object]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        [(k, repr(v) if isinstance(v, float) else str(v)) for k, v in values.items()],
+    )
+
+
+def _finish(conn: sqlite3.Connection, params: BM25Params, report: IndexReport) -> None:
+    """Recompute what depends on the whole index: N, lengths, average idf; bump generation."""
+    max_id = conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
+    lengths = np.zeros(max_id + 1, LENGTH_DTYPE)
+    paragraph_of = np.zeros(max_id + 1, ID_DTYPE)
+    ids, paras, lens = [], [], []
+    for pid, para, length in conn.execute("SELECT id, paragraph_id, length FROM passages"):
+        ids.append(pid)
+        paras.append(para)
+        lens.append(length)
+    if ids:
+        lengths[ids] = lens
+        paragraph_of[ids] = paras
+    n_passages = len(ids)
+    dfs = np.fromiter((r[0] for r in conn.execute("SELECT df FROM terms")), dtype=np.int64)
+    old_generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    conn.executemany(
+        "INSERT OR REPLACE INTO arrays (key, value) VALUES (?, ?)",
+        [("lengths", lengths.tobytes()), ("paragraph_of", paragraph_of.tobytes())],
+    )
+    _write_meta(
+        conn,
+        {
+            "schema_version": SCHEMA_VERSION,
+            "analyzer_version": ANALYZER_VERSION,
+            "corpus_dir": report.corpus_dir,
+            "k1": params.k1,
+            "b": params.b,
+            "epsilon": params.epsilon,
+            "generation": int(old_generation[0]) + 1 if old_generation else 1,
+            "documents": conn.execute("SELECT count(*) FROM documents").fetchone()[0],
+            "paragraphs": conn.execute("SELECT count(*) FROM paragraphs").fetchone()[0],
+            "passages": n_passages,
+            "terms": len(dfs),
+            "total_length": int(sum(lens)),
+            "idf_sum": idf_sum(n_passages, dfs) if n_passages else 0.0,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+
+
+def _fill_counts(conn: sqlite3.Connection, report: IndexReport) -> None:
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    report.documents = int(meta.get("documents", 0))
+    report.paragraphs = int(meta.get("paragraphs", 0))
+    report.passages = int(meta.get("passages", 0))
+    report.terms = int(meta.get("terms", 0))

@@ -1,0 +1,219 @@
+"""The SQLite store: documents, paragraphs, passages and the BM25 inverted index.
+
+One database file in WAL mode. Every index run writes in a single transaction, so
+readers keep answering from the previous generation until it commits, and a run
+that fails or is killed leaves nothing behind (SQLite rolls it back).
+
+Postings are one row per term: passage ids (uint32, ascending) and term
+frequencies (uint16) as little-endian blobs, so a question reads only the rows of
+its own terms.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from retrieval.bm25 import BM25Params, CollectionStats
+
+SCHEMA_VERSION = 1
+ID_DTYPE = np.dtype("<u4")
+TF_DTYPE = np.dtype("<u2")
+LENGTH_DTYPE = np.dtype("<u4")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or is not usable (message says why)."""
+
+
+@dataclass(frozen=True)
+class Postings:
+    """The postings of one term."""
+
+    df: int
+    ids: np.ndarray
+    tfs: np.ndarray
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """Where a passage comes from and what it covers."""
+
+    passage_id: int
+    paragraph_id: int
+    start: int
+    end: int
+    paragraph_number: int
+    paragraph_text: str
+    heading: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One indexed file as shown by /sources."""
+
+    path: str
+    title: str
+    paragraphs: int
+
+
+@dataclass(frozen=True)
+class IndexSnapshot:
+    """Arrays that depend on the generation: passage lengths and passage → paragraph."""
+
+    generation: int
+    stats: CollectionStats
+    params: BM25Params
+    lengths: np.ndarray  # float64, indexed by passage id (0 for unused ids)
+    paragraph_of: np.ndarray  # uint32, indexed by passage id
+
+
+def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+    """Open the database in WAL mode with sensible timeouts (autocommit; explicit BEGIN)."""
+    path = Path(path)
+    if readonly:
+        uri = f"file:{path}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    """Create the tables if they do not exist (idempotent)."""
+    db = sqlite_utils.Database(conn)
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["arrays"].create({"key": str, "value": bytes}, pk="key", if_not_exists=True)
+    db["documents"].create(
+        {
+            "id": int, "path": str, "sha256": str, "size": int, "mtime_ns": int,
+            "title": str, "indexed_at": str, "paragraphs": int, "passages": int,
+        },
+        pk="id", not_null={"path", "sha256"}, if_not_exists=True,
+    )
+    db["documents"].create_index(["path"], unique=True, if_not_exists=True)
+    db["paragraphs"].create(
+        {"id": int, "doc_id": int, "number": int, "heading": str, "text": str},
+        pk="id", foreign_keys=[("doc_id", "documents", "id")], if_not_exists=True,
+    )
+    db["paragraphs"].create_index(["doc_id"], if_not_exists=True)
+    db["passages"].create(
+        {"id": int, "paragraph_id": int, "start": int, "end": int, "length": int},
+        pk="id", foreign_keys=[("paragraph_id", "paragraphs", "id")], if_not_exists=True,
+    )
+    db["passages"].create_index(["paragraph_id"], if_not_exists=True)
+    db["terms"].create(
+        {"term": str, "df": int, "ids": bytes, "tfs": bytes}, pk="term", if_not_exists=True,
+    )
+
+
+class Store:
+    """Read access to an index for searching and listing (one connection, thread-safe use
+    through a lock held by the caller or one store per thread)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise StoreError(f"no index at {self.path}")
+        try:
+            self.conn = connect(self.path)
+            self.conn.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable index: {exc}") from exc
+        self._snapshot: IndexSnapshot | None = None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Store]:
+        """A consistent read: everything inside sees one generation of the index."""
+        self.conn.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            self.conn.execute("COMMIT")
+
+    def meta(self) -> dict[str, str]:
+        """All metadata keys and values."""
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def generation(self) -> int:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def snapshot(self) -> IndexSnapshot:
+        """The generation-dependent arrays, reloaded only when the generation changed."""
+        generation = self.generation()
+        if self._snapshot is None or self._snapshot.generation != generation:
+            self._snapshot = load_snapshot(self.conn, generation)
+        return self._snapshot
+
+    def postings(self, terms: Iterable[str]) -> dict[str, Postings]:
+        """Postings of the given terms that exist in the index."""
+        terms = list(dict.fromkeys(terms))
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        rows = self.conn.execute(
+            f"SELECT term, df, ids, tfs FROM terms WHERE term IN ({marks})", terms
+        ).fetchall()
+        return {
+            term: Postings(df, np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE))
+            for term, df, ids, tfs in rows
+        }
+
+    def passages(self, passage_ids: Iterable[int]) -> dict[int, PassageRecord]:
+        """Source, paragraph and window of each passage id."""
+        ids = [int(i) for i in passage_ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            f"""SELECT s.id, s.paragraph_id, s.start, s.end, p.number, p.text, p.heading, d.path
+                FROM passages s JOIN paragraphs p ON p.id = s.paragraph_id
+                JOIN documents d ON d.id = p.doc_id WHERE s.id IN ({marks})""",
+            ids,
+        ).fetchall()
+        return {row[0]: PassageRecord(*row) for row in rows}
+
+    def sources(self) -> list[SourceInfo]:
+        """Indexed files with titles and paragraph counts, by path."""
+        rows = self.conn.execute(
+            "SELECT path, title, paragraphs FROM documents ORDER BY path"
+        ).fetchall()
+        return [SourceInfo(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of documents, paragraphs, passages and terms."""
+        meta = self.meta()
+        return {k: int(meta.get(k, 0)) for k in ("documents", "paragraphs", "passages", "terms")}
+
+
+def load_snapshot(conn: sqlite3.Connection, generation: int) -> IndexSnapshot:
+    """Read the stats and arrays of the current generation."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    arrays = dict(conn.execute("SELECT key, value FROM arrays").fetchall())
+    stats = CollectionStats(
+        n_passages=int(meta.get("passages", 0)),
+        total_length=int(meta.get("total_length", 0)),
+        idf_sum=float(meta.get("idf_sum", 0.0)),
+        vocabulary_size=int(meta.get("terms", 0)),
+    )
+    params = BM25Params(float(meta["k1"]), float(meta["b"]), float(meta["epsilon"]))
+    lengths = np.frombuffer(arrays.get("lengths", b""), LENGTH_DTYPE).astype(np.float64)
+    paragraph_of = np.frombuffer(arrays.get("paragraph_of", b""), ID_DTYPE)
+    return IndexSnapshot(generation, stats, params, lengths, paragraph_of)
