@@ -96,28 +96,44 @@ def term_of(token: str) -> str | None:
     return token
 
 
+@lru_cache(maxsize=300_000)
+def _raw_terms(raw: str) -> tuple[str | None, ...]:
+    """Terms (None for stopwords) of one raw run of word characters, normalised."""
+    return tuple(term_of(token) for token in _WORD_RE.findall(normalize(raw)))
+
+
+# raw run of word characters → its non-stopword terms; the hot path of indexing
+# (a plain dict is several times faster than lru_cache; cleared when it grows too big).
+_TERMS_CACHE: dict[str, tuple[str, ...]] = {}
+_TERMS_CACHE_MAX = 2_000_000
+
+
 def analyze(text: str) -> list[str]:
     """Return the index terms of `text`, in order, duplicates kept."""
-    out = []
-    for token in _WORD_RE.findall(normalize(text)):
-        term = term_of(token)
-        if term is not None:
-            out.append(term)
+    cache = _TERMS_CACHE
+    out: list[str] = []
+    for raw in _SPAN_RE.findall(text):
+        terms = cache.get(raw)
+        if terms is None:
+            if len(cache) >= _TERMS_CACHE_MAX:
+                cache.clear()
+            terms = cache[raw] = tuple(t for t in _raw_terms(raw) if t is not None)
+        out.extend(terms)
     return out
 
 
 def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     """Return (start, end, term or None) for every token of the original `text`.
 
-    The non-None terms are exactly `analyze(text)`; offsets point into `text` itself,
-    which is what snippets need to highlight the matched words.
+    The non-None terms are exactly `analyze(text)` (both normalise each raw run of
+    word characters the same way); offsets point into `text` itself, which is what
+    snippets need to highlight the matched words.
     """
-    spans = []
-    for match in _SPAN_RE.finditer(text):
-        normal = normalize(match.group())
-        for token in _WORD_RE.findall(normal):
-            spans.append((match.start(), match.end(), term_of(token)))
-    return spans
+    return [
+        (match.start(), match.end(), term)
+        for match in _SPAN_RE.finditer(text)
+        for term in _raw_terms(match.group())
+    ]
 
 
 def has_words(text: str) -> bool:

@@ -71,8 +71,19 @@ class Window:
     end: int
 
 
+_KEY_CHARS = 60  # longer than any boilerplate phrase or prefix we compare with
+
+
 def _key(line: str) -> str:
-    return normalize(line).strip().strip(_TRAILING_PUNCT).strip()
+    """Normalised start of a line, end punctuation removed, for matching boilerplate.
+
+    Only the first characters are normalised: content lines are long, and a key of a
+    cut line ends with a marker so it never equals a whole phrase.
+    """
+    text = line.strip()
+    cut = len(text) > _KEY_CHARS
+    key = normalize(text[:_KEY_CHARS]).strip().strip(_TRAILING_PUNCT).strip()
+    return key + "\u2026cut" if cut else key
 
 
 def is_boilerplate(line: str) -> bool:

@@ -16,9 +16,11 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections import Counter, defaultdict
+from array import array
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -328,42 +330,41 @@ def _apply(
         conn.execute("DELETE FROM paragraphs WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
 
-    added: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-    next_passage = (conn.execute("SELECT max(id) FROM passages").fetchone()[0] or 0) + 1
+    added = _PostingsBuilder()
+    next_doc, next_paragraph, next_passage = (
+        (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
+        for table in ("documents", "paragraphs", "passages")
+    )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    docs, paragraph_rows, passage_rows = [], [], []
     for i, doc in enumerate(to_add):
         _notify(progress, "indexing", i, len(to_add))
         paragraphs = split_paragraphs(doc.text)
-        cur = conn.execute(
-            """INSERT INTO documents (path, sha256, size, mtime_ns, title, indexed_at,
-               paragraphs, passages) VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
-            (doc.rel, doc.sha256, doc.size, doc.mtime_ns, _title(doc.text), now, len(paragraphs)),
-        )
-        doc_id = cur.lastrowid
-        n_passages = 0
+        doc_passages = 0
         for paragraph in paragraphs:
-            cur = conn.execute(
-                "INSERT INTO paragraphs (doc_id, number, heading, text) VALUES (?, ?, ?, ?)",
-                (doc_id, paragraph.number, paragraph.heading, paragraph.text),
+            paragraph_rows.append(
+                (next_paragraph, next_doc, paragraph.number, paragraph.heading, paragraph.text)
             )
-            paragraph_id = cur.lastrowid
-            rows = []
             for window in split_windows(paragraph.text):
                 terms = _passage_terms(paragraph.heading, paragraph.text[window.start : window.end])
-                rows.append((next_passage, paragraph_id, window.start, window.end, len(terms)))
-                for term, tf in Counter(terms).items():
-                    ids, tfs = added[term]
-                    ids.append(next_passage)
-                    tfs.append(min(tf, 65535))
+                passage_rows.append(
+                    (next_passage, next_paragraph, window.start, window.end, len(terms))
+                )
+                added.add(next_passage, terms)
                 next_passage += 1
-            conn.executemany(
-                "INSERT INTO passages (id, paragraph_id, start, end, length) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            n_passages += len(rows)
-        conn.execute("UPDATE documents SET passages = ? WHERE id = ?", (n_passages, doc_id))
+                doc_passages += 1
+            next_paragraph += 1
+        docs.append(
+            (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, _title(doc.text), now,
+             len(paragraphs), doc_passages)
+        )
+        next_doc += 1
+        if len(passage_rows) >= 20_000 or i == len(to_add) - 1:
+            _insert_rows(conn, docs, paragraph_rows, passage_rows)
+            docs, paragraph_rows, passage_rows = [], [], []
 
-    touched = sorted(set(removed_ids) | set(added))
+    new_postings = added.postings()
+    touched = sorted(set(removed_ids) | set(new_postings))
     for i, term in enumerate(touched):
         if i % 5000 == 0:
             _notify(progress, "postings", i, len(touched))
@@ -374,14 +375,12 @@ def _apply(
             if term in removed_ids:
                 keep = ~np.isin(ids, np.array(removed_ids[term], dtype=ID_DTYPE))
                 ids, tfs = ids[keep], tfs[keep]
+            if term in new_postings:
+                # New passage ids are larger than every existing one: appending keeps order.
+                new_ids, new_tfs = new_postings[term]
+                ids, tfs = np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs])
         else:
-            ids = np.empty(0, ID_DTYPE)
-            tfs = np.empty(0, TF_DTYPE)
-        if term in added:
-            new_ids, new_tfs = added[term]
-            # New passage ids are larger than every existing one: appending keeps order.
-            ids = np.concatenate([ids, np.array(new_ids, dtype=ID_DTYPE)])
-            tfs = np.concatenate([tfs, np.array(new_tfs, dtype=TF_DTYPE)])
+            ids, tfs = new_postings[term]
         if len(ids):
             conn.execute(
                 "INSERT OR REPLACE INTO terms (term, df, ids, tfs) VALUES (?, ?, ?, ?)",
@@ -389,6 +388,57 @@ def _apply(
             )
         else:
             conn.execute("DELETE FROM terms WHERE term = ?", (term,))
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, docs: list[tuple], paragraphs: list[tuple], passages: list[tuple]
+) -> None:
+    conn.executemany(
+        """INSERT INTO documents (id, path, sha256, size, mtime_ns, title, indexed_at,
+           paragraphs, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        docs,
+    )
+    conn.executemany(
+        "INSERT INTO paragraphs (id, doc_id, number, heading, text) VALUES (?, ?, ?, ?, ?)",
+        paragraphs,
+    )
+    conn.executemany(
+        "INSERT INTO passages (id, paragraph_id, start, end, length) VALUES (?, ?, ?, ?, ?)",
+        passages,
+    )
+
+
+class _PostingsBuilder:
+    """Collects the terms of new passages and turns them into sorted postings with numpy."""
+
+    def __init__(self) -> None:
+        self.term_ids: dict[str, int] = {}
+        self.token_terms = array("I")
+        self.token_passages = array("I")
+
+    def add(self, passage_id: int, terms: list[str]) -> None:
+        """Record the tokens of one passage."""
+        ids = self.term_ids
+        self.token_terms.extend([ids.setdefault(t, len(ids)) for t in terms])
+        self.token_passages.extend(repeat(passage_id, len(terms)))
+
+    def postings(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """term → (passage ids ascending, term frequencies)."""
+        if not self.token_terms:
+            return {}
+        keys = np.frombuffer(self.token_terms, np.uint32).astype(np.uint64) << np.uint64(32)
+        keys |= np.frombuffer(self.token_passages, np.uint32).astype(np.uint64)
+        keys, counts = np.unique(keys, return_counts=True)
+        term_of = (keys >> np.uint64(32)).astype(np.int64)
+        passages = (keys & np.uint64(0xFFFFFFFF)).astype(ID_DTYPE)
+        tfs = np.minimum(counts, np.iinfo(TF_DTYPE).max).astype(TF_DTYPE)
+        starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        names = list(self.term_ids)
+        return {
+            names[term_of[s]]: (passages[s:e], tfs[s:e])
+            for s, e in zip(starts.tolist(), ends.tolist())
+        }
 
 
 def _passage_terms(heading: str, text: str) -> list[str]:
