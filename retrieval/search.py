@@ -9,7 +9,6 @@ them); this module knows nothing of SQL.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -52,7 +51,9 @@ class Snapshot(Protocol):
 class IndexReader(Protocol):
     """What the searcher needs from an index."""
 
-    def read(self) -> AbstractContextManager[Any]: ...
+    def read(self) -> AbstractContextManager[Any]:
+        """A consistent, thread-safe view of one generation of the index."""
+        ...
     def snapshot(self) -> Snapshot: ...
     def postings(self, terms: Iterable[str]) -> dict[str, Any]: ...
     def passages(self, passage_ids: Iterable[int]) -> dict[int, Any]: ...
@@ -121,7 +122,6 @@ class Searcher:
     def __init__(self, index: IndexReader, *, min_coverage: float = DEFAULT_MIN_COVERAGE):
         self.index = index
         self.min_coverage = min_coverage
-        self._lock = threading.Lock()
 
     def search(self, question: str, top: int = 3, offset: int = 0) -> Answer:
         """Top `top` paragraphs after the first `offset`, or an Answer with `error` set."""
@@ -133,7 +133,7 @@ class Searcher:
         answer = Answer(query=question, terms=terms)
         if not terms:
             return answer
-        with self._lock, self.index.read():
+        with self.index.read():
             snap = self.index.snapshot()
             postings = self.index.postings(terms)
             ids, scores = score_terms(terms, snap, postings)

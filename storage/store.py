@@ -12,6 +12,7 @@ its own terms.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        # Let the WAL shrink back after a big index run has been checkpointed.
+        conn.execute("PRAGMA journal_size_limit = 67108864")
     return conn
 
 
@@ -120,8 +123,11 @@ def create_schema(conn: sqlite3.Connection) -> None:
 
 
 class Store:
-    """Read access to an index for searching and listing (one connection, thread-safe use
-    through a lock held by the caller or one store per thread)."""
+    """Read access to an index for searching and listing.
+
+    One connection shared by threads: every read runs under the store's lock inside
+    one read transaction, so it sees one generation and never interleaves with another.
+    """
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
@@ -133,23 +139,30 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a usable index: {exc}") from exc
         self._snapshot: IndexSnapshot | None = None
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         """Close the connection."""
-        self.conn.close()
+        with self._lock:
+            self.conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Store]:
         """A consistent read: everything inside sees one generation of the index."""
-        self.conn.execute("BEGIN")
-        try:
-            yield self
-        finally:
-            self.conn.execute("COMMIT")
+        with self._lock:
+            if self.conn.in_transaction:  # nested use: already inside a snapshot
+                yield self
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield self
+            finally:
+                self.conn.execute("COMMIT")
 
     def meta(self) -> dict[str, str]:
         """All metadata keys and values."""
-        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+        with self.read():
+            return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
 
     def generation(self) -> int:
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
@@ -192,9 +205,10 @@ class Store:
 
     def sources(self) -> list[SourceInfo]:
         """Indexed files with titles and paragraph counts, by path."""
-        rows = self.conn.execute(
-            "SELECT path, title, paragraphs FROM documents ORDER BY path"
-        ).fetchall()
+        with self.read():
+            rows = self.conn.execute(
+                "SELECT path, title, paragraphs FROM documents ORDER BY path"
+            ).fetchall()
         return [SourceInfo(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
