@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import tempfile
 import time
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from datetime import datetime, timezone
@@ -264,39 +265,38 @@ def _run(
             row[0]: row[1:]
             for row in conn.execute("SELECT path, id, sha256, size, mtime_ns FROM documents")
         }
-        to_add: list[_Loaded] = []
+        to_add: list[_SourceFile] = []  # read again when indexed: memory stays bounded
         to_remove: list[int] = []
         seen: set[str] = set()
         for i, source in enumerate(sources):
             _notify(progress, "reading", i, len(sources))
             seen.add(source.rel)
             old = known.get(source.rel)
-            if old is not None and old[2] == source.size and old[3] == source.mtime_ns:
+            if old is None:
+                to_add.append(source)
+                continue
+            if old[2] == source.size and old[3] == source.mtime_ns:
                 report.unchanged += 1
                 continue
             loaded = load(source, max_file_bytes)
             if isinstance(loaded, str):
                 report.skipped.append((source.rel, loaded))
-                if old is not None:
-                    to_remove.append(old[0])
-                    report.removed.append(source.rel)
-                continue
-            if old is not None and old[1] == loaded.sha256:
+                to_remove.append(old[0])
+                report.removed.append(source.rel)
+            elif old[1] == loaded.sha256:
                 report.unchanged += 1
                 conn.execute(
                     "UPDATE documents SET mtime_ns = ? WHERE id = ?", (loaded.mtime_ns, old[0])
                 )
-                continue
-            if old is not None:
+            else:
                 to_remove.append(old[0])
-            to_add.append(loaded)
-            report.indexed.append(source.rel)
+                to_add.append(source)
         for rel, old in known.items():
             if rel not in seen:
                 to_remove.append(old[0])
                 report.removed.append(rel)
         if to_add or to_remove or reason is not None or params_changed:
-            _apply(conn, to_add, to_remove, progress)
+            _apply(conn, to_add, to_remove, max_file_bytes, progress, report)
             _finish(conn, params, report)
         _fill_counts(conn, report)
         conn.execute("COMMIT")
@@ -307,9 +307,11 @@ def _run(
 
 def _apply(
     conn: sqlite3.Connection,
-    to_add: list[_Loaded],
+    to_add: list[_SourceFile],
     to_remove: list[int],
+    max_file_bytes: int,
     progress: Progress | None,
+    report: IndexReport,
 ) -> None:
     """Delete removed documents, insert new ones and merge the postings of touched terms."""
     removed_ids: dict[str, list[int]] = defaultdict(list)
@@ -337,8 +339,13 @@ def _apply(
     )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     docs, paragraph_rows, passage_rows = [], [], []
-    for i, doc in enumerate(to_add):
+    for i, source in enumerate(to_add):
         _notify(progress, "indexing", i, len(to_add))
+        doc = load(source, max_file_bytes)
+        if isinstance(doc, str):
+            report.skipped.append((source.rel, doc))
+            continue
+        report.indexed.append(source.rel)
         paragraphs = split_paragraphs(doc.text)
         doc_passages = 0
         for paragraph in paragraphs:
@@ -359,35 +366,45 @@ def _apply(
              len(paragraphs), doc_passages)
         )
         next_doc += 1
-        if len(passage_rows) >= 20_000 or i == len(to_add) - 1:
+        if len(passage_rows) >= 20_000:
             _insert_rows(conn, docs, paragraph_rows, passage_rows)
             docs, paragraph_rows, passage_rows = [], [], []
+    _insert_rows(conn, docs, paragraph_rows, passage_rows)
 
-    new_postings = added.postings()
-    touched = sorted(set(removed_ids) | set(new_postings))
-    for i, term in enumerate(touched):
+    stored = conn.execute("SELECT count(*) FROM terms").fetchone()[0]
+    for i, (term, new_ids, new_tfs) in enumerate(added.postings()):
         if i % 5000 == 0:
-            _notify(progress, "postings", i, len(touched))
-        row = conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
-        if row:
-            ids = np.frombuffer(row[0], ID_DTYPE)
-            tfs = np.frombuffer(row[1], TF_DTYPE)
-            if term in removed_ids:
-                keep = ~np.isin(ids, np.array(removed_ids[term], dtype=ID_DTYPE))
-                ids, tfs = ids[keep], tfs[keep]
-            if term in new_postings:
-                # New passage ids are larger than every existing one: appending keeps order.
-                new_ids, new_tfs = new_postings[term]
-                ids, tfs = np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs])
-        else:
-            ids, tfs = new_postings[term]
-        if len(ids):
-            conn.execute(
-                "INSERT OR REPLACE INTO terms (term, df, ids, tfs) VALUES (?, ?, ?, ?)",
-                (term, len(ids), ids.astype(ID_DTYPE).tobytes(), tfs.astype(TF_DTYPE).tobytes()),
-            )
-        else:
-            conn.execute("DELETE FROM terms WHERE term = ?", (term,))
+            _notify(progress, "postings", i, len(added.term_ids))
+        old = stored and conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
+        if not old:
+            _write_postings(conn, term, new_ids, new_tfs)
+            continue
+        ids, tfs = _without(old, removed_ids.pop(term, None))
+        # New passage ids are larger than every existing one: appending keeps order.
+        _write_postings(conn, term, np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs]))
+    for term, gone in removed_ids.items():
+        old = conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
+        if old is not None:
+            _write_postings(conn, term, *_without(old, gone))
+
+
+def _without(row: tuple[bytes, bytes], gone: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a stored postings row, leaving out the passage ids in `gone`."""
+    ids, tfs = np.frombuffer(row[0], ID_DTYPE), np.frombuffer(row[1], TF_DTYPE)
+    if gone:
+        keep = ~np.isin(ids, np.array(gone, dtype=ID_DTYPE))
+        ids, tfs = ids[keep], tfs[keep]
+    return ids, tfs
+
+
+def _write_postings(conn: sqlite3.Connection, term: str, ids: np.ndarray, tfs: np.ndarray) -> None:
+    if len(ids):
+        conn.execute(
+            "INSERT OR REPLACE INTO terms (term, df, ids, tfs) VALUES (?, ?, ?, ?)",
+            (term, len(ids), ids.astype(ID_DTYPE).tobytes(), tfs.astype(TF_DTYPE).tobytes()),
+        )
+    else:
+        conn.execute("DELETE FROM terms WHERE term = ?", (term,))
 
 
 def _insert_rows(
@@ -409,36 +426,74 @@ def _insert_rows(
 
 
 class _PostingsBuilder:
-    """Collects the terms of new passages and turns them into sorted postings with numpy."""
+    """Collects the terms of new passages and turns them into sorted postings.
 
-    def __init__(self) -> None:
+    Tokens are buffered as (term id, passage id) pairs; every `run_tokens` tokens the
+    buffer is sorted with numpy into a run of postings and spilled to a temporary
+    file, so memory stays bounded however large the collection. Passage ids only
+    grow, so a term's postings are its runs concatenated in order.
+    """
+
+    def __init__(self, run_tokens: int = 8_000_000) -> None:
         self.term_ids: dict[str, int] = {}
-        self.token_terms = array("I")
-        self.token_passages = array("I")
+        self.run_tokens = run_tokens
+        self._terms = array("I")
+        self._passages = array("I")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._runs: list[Path] = []
 
     def add(self, passage_id: int, terms: list[str]) -> None:
         """Record the tokens of one passage."""
         ids = self.term_ids
-        self.token_terms.extend([ids.setdefault(t, len(ids)) for t in terms])
-        self.token_passages.extend(repeat(passage_id, len(terms)))
+        self._terms.extend([ids.setdefault(t, len(ids)) for t in terms])
+        self._passages.extend(repeat(passage_id, len(terms)))
+        if len(self._terms) >= self.run_tokens:
+            self._spill()
 
-    def postings(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """term → (passage ids ascending, term frequencies)."""
-        if not self.token_terms:
-            return {}
-        keys = np.frombuffer(self.token_terms, np.uint32).astype(np.uint64) << np.uint64(32)
-        keys |= np.frombuffer(self.token_passages, np.uint32).astype(np.uint64)
+    def _sorted_run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The buffer as (term id, passage id, tf) sorted by term then passage; empties it."""
+        keys = np.frombuffer(self._terms, np.uint32).astype(np.uint64) << np.uint64(32)
+        keys |= np.frombuffer(self._passages, np.uint32).astype(np.uint64)
+        self._terms, self._passages = array("I"), array("I")
         keys, counts = np.unique(keys, return_counts=True)
-        term_of = (keys >> np.uint64(32)).astype(np.int64)
+        terms = (keys >> np.uint64(32)).astype(np.uint32)
         passages = (keys & np.uint64(0xFFFFFFFF)).astype(ID_DTYPE)
-        tfs = np.minimum(counts, np.iinfo(TF_DTYPE).max).astype(TF_DTYPE)
-        starts = np.flatnonzero(np.r_[True, term_of[1:] != term_of[:-1]])
-        ends = np.r_[starts[1:], len(keys)]
-        names = list(self.term_ids)
-        return {
-            names[term_of[s]]: (passages[s:e], tfs[s:e])
-            for s, e in zip(starts.tolist(), ends.tolist())
-        }
+        return terms, passages, np.minimum(counts, np.iinfo(TF_DTYPE).max).astype(TF_DTYPE)
+
+    def _spill(self) -> None:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="index-run-")
+        path = Path(self._tmp.name, f"run{len(self._runs)}.npz")
+        np.savez(path, *self._sorted_run())
+        self._runs.append(path)
+
+    def postings(self) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """(term, passage ids ascending, term frequencies) for every term seen."""
+        runs = []
+        if self._runs:
+            if len(self._terms):
+                self._spill()
+            for path in self._runs:
+                with np.load(path) as run:
+                    runs.append((run["arr_0"], run["arr_1"], run["arr_2"]))
+        elif len(self._terms):
+            runs.append(self._sorted_run())
+        n_terms = len(self.term_ids)
+        bounds = [np.searchsorted(t, np.arange(n_terms + 1, dtype=np.uint32)) for t, _, _ in runs]
+        try:
+            for term_id, term in enumerate(self.term_ids):
+                parts = [
+                    (run[1][b[term_id] : b[term_id + 1]], run[2][b[term_id] : b[term_id + 1]])
+                    for run, b in zip(runs, bounds)
+                    if b[term_id + 1] > b[term_id]
+                ]
+                if len(parts) == 1:
+                    yield term, parts[0][0], parts[0][1]
+                elif parts:
+                    yield term, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
 
 
 def _passage_terms(heading: str, text: str) -> list[str]:
