@@ -9,7 +9,6 @@ them); this module knows nothing of SQL.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -18,8 +17,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from retrieval.analyzer import analyze, has_words
-from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf, term_scores
+from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf
 from retrieval.snippets import make_snippet
+from retrieval.topk import rank_paragraphs, score_terms
+
+__all__ = ["Answer", "QuestionError", "Result", "Searcher", "check_question", "score_terms"]
 
 MAX_QUESTION_CHARS = 1000
 #: A best passage that covers less than this share of the question's idf mass is
@@ -119,9 +121,16 @@ def check_question(question: str) -> str:
 class Searcher:
     """BM25Okapi search over an index, exact to rank-bm25's scores."""
 
-    def __init__(self, index: IndexReader, *, min_coverage: float = DEFAULT_MIN_COVERAGE):
+    def __init__(
+        self,
+        index: IndexReader,
+        *,
+        min_coverage: float = DEFAULT_MIN_COVERAGE,
+        prune: bool = True,
+    ):
         self.index = index
         self.min_coverage = min_coverage
+        self.prune = prune  # exact either way; False scores every posting (for comparison)
 
     def search(self, question: str, top: int = 3, offset: int = 0) -> Answer:
         """Top `top` paragraphs after the first `offset`, or an Answer with `error` set."""
@@ -136,10 +145,11 @@ class Searcher:
         with self.index.read():
             snap = self.index.snapshot()
             postings = self.index.postings(terms)
-            ids, scores = score_terms(terms, snap, postings)
-            if not len(ids):
+            ranked, answer.has_more = rank_paragraphs(
+                terms, snap, postings, offset + top, prune=self.prune
+            )
+            if not ranked:
                 return answer
-            ranked, answer.has_more = _top_paragraphs(ids, scores, snap.paragraph_of, offset + top)
             weights = _term_weights(terms, snap, postings)
             answer.coverage = _coverage(ranked[0][0], weights, postings) if ranked else 0.0
             if answer.coverage < self.min_coverage:
@@ -164,58 +174,6 @@ class Searcher:
                 )
             )
         return answer
-
-
-def score_terms(
-    terms: list[str], snap: Snapshot, postings: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray]:
-    """BM25Okapi scores of every passage that contains a query term: (ids, scores)."""
-    parts_ids, parts_scores = [], []
-    avgdl = snap.stats.avgdl
-    for term, count in Counter(terms).items():
-        p = postings.get(term)
-        if p is None:
-            continue
-        weight = idf(snap.stats, p.df, snap.params)
-        contribution = term_scores(weight, p.tfs, snap.lengths[p.ids], avgdl, snap.params)
-        parts_ids.append(p.ids)
-        parts_scores.append(contribution * count if count > 1 else contribution)
-    if not parts_ids:
-        return np.empty(0, np.int64), np.empty(0)
-    all_ids = np.concatenate(parts_ids)
-    unique_ids, inverse = np.unique(all_ids, return_inverse=True)
-    scores = np.bincount(inverse, weights=np.concatenate(parts_scores))
-    return unique_ids.astype(np.int64), scores
-
-
-def _top_paragraphs(
-    ids: np.ndarray, scores: np.ndarray, paragraph_of: np.ndarray, want: int
-) -> tuple[list[tuple[int, float]], bool]:
-    """Best passage of each of the first `want` paragraphs, by score then passage id."""
-    n = len(ids)
-    m = min(n, max(4 * want, 32))
-    while True:
-        if m < n:
-            threshold = np.partition(scores, n - m)[n - m]
-            cand = np.nonzero(scores >= threshold)[0]  # keeps every tie at the boundary
-        else:
-            cand = np.arange(n)
-        order = cand[np.lexsort((ids[cand], -scores[cand]))]
-        ranked: list[tuple[int, float]] = []
-        seen: set[int] = set()
-        for i in order:
-            if scores[i] <= 0:
-                break
-            para = int(paragraph_of[ids[i]])
-            if para in seen:
-                continue
-            seen.add(para)
-            ranked.append((int(ids[i]), float(scores[i])))
-            if len(ranked) > want:
-                return ranked[:want], True
-        if m >= n:
-            return ranked, False
-        m = min(n, m * 4)
 
 
 def _term_weights(terms: list[str], snap: Snapshot, postings: dict[str, Any]) -> dict[str, float]:

@@ -259,8 +259,10 @@ def _run(
         ) or meta.get("epsilon") != repr(params.epsilon)
         if reason is not None:
             report.rebuilt = reason if meta else None
+            # Drop rather than empty: a schema change may have changed the tables.
             for table in ("terms", "passages", "paragraphs", "documents", "arrays", "meta"):
-                conn.execute(f"DELETE FROM {table}")
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+            create_schema(conn)
         known = {
             row[0]: row[1:]
             for row in conn.execute("SELECT path, id, sha256, size, mtime_ns FROM documents")
@@ -296,8 +298,8 @@ def _run(
                 to_remove.append(old[0])
                 report.removed.append(rel)
         if to_add or to_remove or reason is not None or params_changed:
-            _apply(conn, to_add, to_remove, max_file_bytes, progress, report)
-            _finish(conn, params, report)
+            arrays = _apply(conn, to_add, to_remove, max_file_bytes, progress, report)
+            _finish(conn, params, report, arrays)
         _fill_counts(conn, report)
         conn.execute("COMMIT")
     except BaseException:
@@ -312,8 +314,11 @@ def _apply(
     max_file_bytes: int,
     progress: Progress | None,
     report: IndexReport,
-) -> None:
-    """Delete removed documents, insert new ones and merge the postings of touched terms."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delete removed documents, insert new ones and merge the postings of touched terms.
+
+    Returns the passage arrays (length and paragraph of every passage id).
+    """
     removed_ids: dict[str, list[int]] = defaultdict(list)
     for doc_id in to_remove:
         rows = conn.execute(
@@ -371,21 +376,28 @@ def _apply(
             docs, paragraph_rows, passage_rows = [], [], []
     _insert_rows(conn, docs, paragraph_rows, passage_rows)
 
+    arrays = _passage_arrays(conn)
+    lengths = arrays[0]
+
+    def write(term: str, ids: np.ndarray, tfs: np.ndarray) -> None:
+        _write_postings(conn, term, ids, tfs, lengths)
+
     stored = conn.execute("SELECT count(*) FROM terms").fetchone()[0]
     for i, (term, new_ids, new_tfs) in enumerate(added.postings()):
         if i % 5000 == 0:
             _notify(progress, "postings", i, len(added.term_ids))
         old = stored and conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
         if not old:
-            _write_postings(conn, term, new_ids, new_tfs)
+            write(term, new_ids, new_tfs)
             continue
         ids, tfs = _without(old, removed_ids.pop(term, None))
         # New passage ids are larger than every existing one: appending keeps order.
-        _write_postings(conn, term, np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs]))
+        write(term, np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs]))
     for term, gone in removed_ids.items():
         old = conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
         if old is not None:
-            _write_postings(conn, term, *_without(old, gone))
+            write(term, *_without(old, gone))
+    return arrays
 
 
 def _without(row: tuple[bytes, bytes], gone: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -397,11 +409,18 @@ def _without(row: tuple[bytes, bytes], gone: list[int] | None) -> tuple[np.ndarr
     return ids, tfs
 
 
-def _write_postings(conn: sqlite3.Connection, term: str, ids: np.ndarray, tfs: np.ndarray) -> None:
+def _write_postings(
+    conn: sqlite3.Connection, term: str, ids: np.ndarray, tfs: np.ndarray, lengths: np.ndarray
+) -> None:
+    """Store a term's postings with the bounds of its score (largest tf, shortest passage)."""
     if len(ids):
         conn.execute(
-            "INSERT OR REPLACE INTO terms (term, df, ids, tfs) VALUES (?, ?, ?, ?)",
-            (term, len(ids), ids.astype(ID_DTYPE).tobytes(), tfs.astype(TF_DTYPE).tobytes()),
+            "INSERT OR REPLACE INTO terms (term, df, max_tf, min_len, ids, tfs)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                term, len(ids), int(tfs.max()), int(lengths[ids].min()),
+                ids.astype(ID_DTYPE).tobytes(), tfs.astype(TF_DTYPE).tobytes(),
+            ),
         )
     else:
         conn.execute("DELETE FROM terms WHERE term = ?", (term,))
@@ -508,20 +527,28 @@ def _write_meta(conn: sqlite3.Connection, values: dict[str, object]) -> None:
     )
 
 
-def _finish(conn: sqlite3.Connection, params: BM25Params, report: IndexReport) -> None:
-    """Recompute what depends on the whole index: N, lengths, average idf; bump generation."""
-    max_id = conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
-    lengths = np.zeros(max_id + 1, LENGTH_DTYPE)
-    paragraph_of = np.zeros(max_id + 1, ID_DTYPE)
-    ids, paras, lens = [], [], []
-    for pid, para, length in conn.execute("SELECT id, paragraph_id, length FROM passages"):
-        ids.append(pid)
-        paras.append(para)
-        lens.append(length)
-    if ids:
-        lengths[ids] = lens
-        paragraph_of[ids] = paras
-    n_passages = len(ids)
+def _passage_arrays(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """Length and paragraph id of every passage, indexed by passage id (0 where unused)."""
+    rows = np.array(
+        conn.execute("SELECT id, paragraph_id, length FROM passages").fetchall(), dtype=np.int64
+    ).reshape(-1, 3)
+    size = int(rows[:, 0].max()) + 1 if len(rows) else 1
+    lengths = np.zeros(size, LENGTH_DTYPE)
+    paragraph_of = np.zeros(size, ID_DTYPE)
+    lengths[rows[:, 0]] = rows[:, 2]
+    paragraph_of[rows[:, 0]] = rows[:, 1]
+    return lengths, paragraph_of
+
+
+def _finish(
+    conn: sqlite3.Connection,
+    params: BM25Params,
+    report: IndexReport,
+    arrays: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """Recompute what depends on the whole index: N, average length and idf; bump generation."""
+    lengths, paragraph_of = arrays
+    n_passages = int(np.count_nonzero(paragraph_of))
     dfs = np.fromiter((r[0] for r in conn.execute("SELECT df FROM terms")), dtype=np.int64)
     old_generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
     conn.executemany(
@@ -542,7 +569,7 @@ def _finish(conn: sqlite3.Connection, params: BM25Params, report: IndexReport) -
             "paragraphs": conn.execute("SELECT count(*) FROM paragraphs").fetchone()[0],
             "passages": n_passages,
             "terms": len(dfs),
-            "total_length": int(sum(lens)),
+            "total_length": int(lengths.sum(dtype=np.int64)),
             "idf_sum": idf_sum(n_passages, dfs) if n_passages else 0.0,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },

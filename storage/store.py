@@ -23,7 +23,7 @@ import sqlite_utils
 
 from retrieval.bm25 import BM25Params, CollectionStats
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
@@ -35,9 +35,11 @@ class StoreError(Exception):
 
 @dataclass(frozen=True)
 class Postings:
-    """The postings of one term."""
+    """The postings of one term, with what bounds its BM25 contribution."""
 
     df: int
+    max_tf: int  # largest term frequency
+    min_len: int  # shortest passage containing the term
     ids: np.ndarray
     tfs: np.ndarray
 
@@ -118,7 +120,8 @@ def create_schema(conn: sqlite3.Connection) -> None:
     )
     db["passages"].create_index(["paragraph_id"], if_not_exists=True)
     db["terms"].create(
-        {"term": str, "df": int, "ids": bytes, "tfs": bytes}, pk="term", if_not_exists=True,
+        {"term": str, "df": int, "max_tf": int, "min_len": int, "ids": bytes, "tfs": bytes},
+        pk="term", if_not_exists=True,
     )
 
 
@@ -182,11 +185,12 @@ class Store:
             return {}
         marks = ",".join("?" * len(terms))
         rows = self.conn.execute(
-            f"SELECT term, df, ids, tfs FROM terms WHERE term IN ({marks})", terms
+            f"SELECT term, df, max_tf, min_len, ids, tfs FROM terms WHERE term IN ({marks})",
+            terms,
         ).fetchall()
         return {
-            term: Postings(df, np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE))
-            for term, df, ids, tfs in rows
+            term: Postings(df, max_tf, min_len, np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE))
+            for term, df, max_tf, min_len, ids, tfs in rows
         }
 
     def passages(self, passage_ids: Iterable[int]) -> dict[int, PassageRecord]:
