@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("settings: %s", settings.describe())
             _ensure_index(service)
             return run_bot(settings, service)
-        _ensure_index(service)
+        _ensure_index(service, keep_collection=True)
         if command == "ask":
             return cmd_ask(service, args.question, args.top or settings.top_k, args.json)
         return cmd_chat(service, settings.top_k)
@@ -76,11 +76,11 @@ def _print_report(report: IndexReport) -> None:
     print(report.summary(), file=sys.stderr)
 
 
-def _ensure_index(service: QAService) -> None:
-    reason = service.rebuild_needed()
-    if reason is not None:
-        print(f"indexing {service.corpus_dir} ({reason})…", file=sys.stderr)
-        _print_report(service.reindex())
+def _ensure_index(service: QAService, *, keep_collection: bool = False) -> None:
+    """Index first when the store is missing or stale (the service logs why)."""
+    report = service.ensure_index(keep_collection=keep_collection)
+    if report is not None:
+        _print_report(report)
 
 
 def cmd_index(service: QAService, corpus_dir: Path) -> int:

@@ -11,7 +11,13 @@ import threading
 from pathlib import Path
 
 from retrieval.search import Answer, Searcher
-from storage.indexer import IndexReport, Progress, index_collection, needs_rebuild
+from storage.indexer import (
+    IndexReport,
+    Progress,
+    index_collection,
+    indexed_corpus_dir,
+    needs_rebuild,
+)
 from storage.store import SourceInfo, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -27,11 +33,20 @@ class QAService:
         self._searcher: Searcher | None = None
         self._index_lock = threading.Lock()
 
-    def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
-        """Index the collection when the store is missing or built by another analyzer."""
+    def ensure_index(
+        self, progress: Progress | None = None, *, keep_collection: bool = False
+    ) -> IndexReport | None:
+        """Index the collection when the store is missing or built by another analyzer.
+
+        With `keep_collection`, a store that exists is rebuilt from the folder it was
+        built from (`index DIR` made that the collection), not from `corpus_dir`.
+        """
         reason = self.rebuild_needed()
         if reason is None:
             return None
+        stored = indexed_corpus_dir(self.database_path) if keep_collection else None
+        if stored is not None and stored.is_dir():
+            self.corpus_dir = stored
         log.info("indexing %s: %s", self.corpus_dir, reason)
         return self.reindex(progress)
 
