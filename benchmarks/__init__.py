@@ -1,0 +1,1 @@
+"""Benchmarks (quality, speed at scale); each is run as `python -m benchmarks.<name>`."""
