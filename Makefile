@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup index clean
+.PHONY: run test setup index clean docker-test
 
 $(STAMP): requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,7 @@ index: setup
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+## Build the Docker image for real and check it (installs and starts Docker if needed; root).
+docker-test:
+	tools/docker-test.sh
