@@ -49,9 +49,11 @@ def seed_service(seed_db: Path, seed_dir: Path):
 
 # --- shared helpers for the test-suite (fixtures returning functions) -----------------
 
+import re  # noqa: E402
 import sqlite3  # noqa: E402
 
-from retrieval.analyzer import analyze  # noqa: E402
+from retrieval.analyzer import analyze, analyze_spans  # noqa: E402
+from retrieval.snippets import ELLIPSIS, SNIPPET_CHARS  # noqa: E402
 
 
 def _passage_tokens(db: Path | str) -> tuple[list[int], list[list[str]]]:
@@ -92,3 +94,65 @@ def _write_corpus(root: Path, files: dict[str, str | bytes]) -> Path:
 def write_corpus():
     """`write_corpus(dir, {relative path: text or bytes})` writes the files and returns dir."""
     return _write_corpus
+
+
+def _check_snippet(text: str, snippet, weights) -> str:
+    """Check every promise of a snippet of paragraph `text` (plain text, ≤ 300 characters
+    plus «…» where cut, cut between words, highlights = the words of the snippet whose
+    term is a query term); return its body without the ellipses."""
+    body = snippet.text
+    prefix = body.startswith(ELLIPSIS + " ")
+    suffix = body.endswith(" " + ELLIPSIS)
+    core = body[2 if prefix else 0 : len(body) - (2 if suffix else 0)]
+    assert core and core == core.strip()
+    assert len(core) <= SNIPPET_CHARS
+    start = text.find(core)
+    assert start >= 0, "the snippet is a piece of the paragraph"
+    end = start + len(core)
+    assert prefix == (start > 0), "«…» exactly where the start was cut"
+    assert suffix == (end < len(text)), "«…» exactly where the end was cut"
+    if start > 0:
+        assert not re.match(r"\w\w", text[start - 1 : start + 1]), "cut inside a word"
+    if end < len(text):
+        assert not re.match(r"\w\w", text[end - 1 : end + 1]), "cut inside a word"
+    expected = [(s, e) for s, e, t in analyze_spans(body) if t is not None and t in weights]
+    assert [tuple(h) for h in snippet.highlights] == expected
+    for s, e in snippet.highlights:
+        assert set(analyze(body[s:e])) & set(weights)
+    return core
+
+
+@pytest.fixture
+def check_snippet():
+    """`check_snippet(paragraph text, snippet, query weights)` → the snippet's body."""
+    return _check_snippet
+
+
+# --- Telegram Bot API emulator (tests/telegram_emulator.py) ---------------------------
+
+
+@pytest.fixture
+def telegram_emulator():
+    """A running Bot API emulator on 127.0.0.1 (a free port), stopped after the test."""
+    from tests.telegram_emulator import TelegramEmulator
+
+    with TelegramEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def shared_seed_db(tmp_path_factory) -> Path:
+    """A seed index built once per session, for tests that only read (never change it)."""
+    root = tmp_path_factory.mktemp("shared-seeds")
+    shutil.copytree(SEEDS, root / "corpus")
+    db = root / "bot.sqlite3"
+    index_collection(db, root / "corpus")
+    return db
+
+
+@pytest.fixture(scope="session")
+def shared_seed_store(shared_seed_db: Path):
+    """An open Store over the shared seed index (read only)."""
+    store = Store(shared_seed_db)
+    yield store
+    store.close()

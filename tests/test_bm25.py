@@ -234,16 +234,16 @@ def assert_ranking(db: Path, passage_tokens, questions: list[str]) -> None:
 # --- seeds ----------------------------------------------------------------------------
 
 
-def test_parity_on_the_seeds(seed_db, passage_tokens):
-    counts = assert_parity(seed_db, passage_tokens, QUESTIONS)
+def test_parity_on_the_seeds(shared_seed_db, passage_tokens):
+    counts = assert_parity(shared_seed_db, passage_tokens, QUESTIONS)
     # The questions exercise the epsilon floor, absent words and repeated words.
     assert counts["floored"] >= 3
     assert counts["absent"] >= 3
     assert counts["repeated"] >= 3
 
 
-def test_ranking_on_the_seeds(seed_db, passage_tokens):
-    assert_ranking(seed_db, passage_tokens, QUESTIONS)
+def test_ranking_on_the_seeds(shared_seed_db, passage_tokens):
+    assert_ranking(shared_seed_db, passage_tokens, QUESTIONS)
 
 
 @pytest.mark.parametrize(

@@ -105,19 +105,21 @@ def test_headings_are_indexed_with_the_next_paragraph_which_keeps_its_number():
     assert paragraphs[15].text.startswith("وأفادت وسائل الإعلام الرسمية")
 
 
-def test_headings_are_in_the_store_and_scored_with_their_paragraph(seed_store, passage_tokens):
-    rows = seed_store.conn.execute(
+def test_headings_are_in_the_store_and_scored_with_their_paragraph(
+    shared_seed_store, passage_tokens
+):
+    rows = shared_seed_store.conn.execute(
         """SELECT p.number, p.heading, s.id FROM paragraphs p
            JOIN documents d ON d.id = p.doc_id JOIN passages s ON s.paragraph_id = p.id
            WHERE d.path = '001_29605565af34d15c.txt' AND p.number IN (8, 15)"""
     ).fetchall()
     headings = {number: heading for number, heading, _ in rows}
     assert headings == {8: "زيارة “لافروف”", 15: "زيارة منتظرة"}
-    ids, tokens = passage_tokens(seed_store.path)
+    ids, tokens = passage_tokens(shared_seed_store.path)
     by_id = dict(zip(ids, tokens))
     for number, heading, passage_id in rows:
         assert by_id[passage_id][: len(analyze(heading))] == analyze(heading)
-        assert seed_store.snapshot().lengths[passage_id] == len(by_id[passage_id])
+        assert shared_seed_store.snapshot().lengths[passage_id] == len(by_id[passage_id])
 
 
 @pytest.mark.parametrize(
@@ -167,9 +169,9 @@ def test_related_headlines_block_ends_at_a_real_paragraph():
     assert [p.number for p in split_paragraphs(text)] == [1, 5]
 
 
-def test_boilerplate_words_do_not_answer(seed_store):
-    terms = {row[0] for row in seed_store.conn.execute("SELECT term FROM terms")}
-    searcher = Searcher(seed_store, min_coverage=0.0)
+def test_boilerplate_words_do_not_answer(shared_seed_store):
+    terms = {row[0] for row in shared_seed_store.conn.execute("SELECT term FROM terms")}
+    searcher = Searcher(shared_seed_store, min_coverage=0.0)
     for word in BOILERPLATE_ONLY_WORDS:
         assert analyze(word), word
         assert not set(analyze(word)) & terms, word
@@ -244,8 +246,8 @@ def test_windows_cover_long_synthetic_paragraphs(text):
     _check_windows(text)
 
 
-def test_search_never_returns_a_paragraph_twice(seed_store):
-    searcher = Searcher(seed_store, min_coverage=0.0)
+def test_search_never_returns_a_paragraph_twice(shared_seed_store):
+    searcher = Searcher(shared_seed_store, min_coverage=0.0)
     long_words = analyze(_seed_004_long_paragraph())
     questions = [
         "كوريا الشمالية روسيا",
