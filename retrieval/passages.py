@@ -169,5 +169,8 @@ def split_windows(text: str) -> list[Window]:
         windows.append(Window(start, end))
         if j >= len(sentences):
             break
-        i = j - 1 if j - 1 > i else j  # overlap by one sentence
+        # Overlap by one sentence, unless the next window would then end where this
+        # one ends (the sentence after is too long to join): never nest a window.
+        overlaps = j - 1 > i and sentences[j][1] - sentences[j - 1][0] <= WINDOW_CHARS
+        i = j - 1 if overlaps else j
     return windows
