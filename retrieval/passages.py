@@ -14,6 +14,10 @@ from dataclasses import dataclass
 
 from retrieval.analyzer import normalize
 
+#: Bump whenever paragraphs, headings, boilerplate or windows can come out
+#: differently: a stored index built with another version is rebuilt at next start.
+PASSAGES_VERSION = "2"
+
 #: Paragraphs longer than this are split into windows.
 MAX_PASSAGE_CHARS = 600
 #: Target size of one window (a window may exceed it by one sentence).

@@ -29,7 +29,7 @@ import numpy as np
 
 from retrieval.analyzer import ANALYZER_VERSION, analyze
 from retrieval.bm25 import BM25Params, idf_sum
-from retrieval.passages import split_paragraphs, split_windows
+from retrieval.passages import PASSAGES_VERSION, split_paragraphs, split_windows
 from storage.store import (
     ID_DTYPE,
     LENGTH_DTYPE,
@@ -173,6 +173,8 @@ def rebuild_reason(conn: sqlite3.Connection) -> str | None:
         return f"store schema changed ({meta.get('schema_version')} → {SCHEMA_VERSION})"
     if meta.get("analyzer_version") != ANALYZER_VERSION:
         return f"analyzer changed ({meta.get('analyzer_version')} → {ANALYZER_VERSION})"
+    if meta.get("passages_version") != PASSAGES_VERSION:
+        return f"passage splitting changed ({meta.get('passages_version')} → {PASSAGES_VERSION})"
     return None
 
 
@@ -560,6 +562,7 @@ def _finish(
         {
             "schema_version": SCHEMA_VERSION,
             "analyzer_version": ANALYZER_VERSION,
+            "passages_version": PASSAGES_VERSION,
             "corpus_dir": report.corpus_dir,
             "k1": params.k1,
             "b": params.b,

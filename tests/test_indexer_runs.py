@@ -30,7 +30,7 @@ def test_spilled_runs_give_the_same_postings(tmp_path, seed_dir, monkeypatch):
 
     class TinyRuns(real):
         def __init__(self) -> None:
-            super().__init__(run_tokens=500)
+            super().__init__(run_tokens=200)
 
         def _spill(self) -> None:
             spills.append(1)
