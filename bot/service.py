@@ -17,8 +17,9 @@ from storage.indexer import (
     index_collection,
     indexed_corpus_dir,
     needs_rebuild,
+    quarantine,
 )
-from storage.store import SourceInfo, Store, StoreError
+from storage.store import BrokenStoreError, SourceInfo, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,11 @@ class QAService:
         With `keep_collection`, a store that exists is rebuilt from the folder it was
         built from (`index DIR` made that the collection), not from `corpus_dir`.
         """
-        reason = self.rebuild_needed()
+        try:
+            reason = self.rebuild_needed()
+        except BrokenStoreError as exc:
+            self._set_aside(exc)
+            reason, keep_collection = "the store was broken", False
         if reason is None:
             return None
         stored = indexed_corpus_dir(self.database_path) if keep_collection else None
@@ -59,7 +64,17 @@ class QAService:
         if corpus_dir is not None:
             self.corpus_dir = Path(corpus_dir)
         with self._index_lock:
-            return index_collection(self.database_path, self.corpus_dir, progress=progress)
+            try:
+                return index_collection(self.database_path, self.corpus_dir, progress=progress)
+            except BrokenStoreError as exc:  # the files are the source of truth: rebuild
+                self.close()
+                self._set_aside(exc)
+                return index_collection(self.database_path, self.corpus_dir, progress=progress)
+
+    def _set_aside(self, exc: BrokenStoreError) -> None:
+        """Move a broken store aside (kept for inspection) so it can be rebuilt."""
+        moved = quarantine(self.database_path)
+        log.warning("%s; moved it to %s and rebuilding from %s", exc, moved, self.corpus_dir)
 
     @property
     def store(self) -> Store:

@@ -36,8 +36,10 @@ from storage.store import (
     SCHEMA_VERSION,
     TF_DTYPE,
     StoreError,
+    check_intact,
     connect,
     create_schema,
+    explain,
 )
 
 SUFFIXES = (".txt", ".md")
@@ -179,19 +181,40 @@ def rebuild_reason(conn: sqlite3.Connection) -> str | None:
 
 
 def needs_rebuild(db_path: Path | str) -> str | None:
-    """Why the store at `db_path` must be built before it can answer, or None."""
+    """Why the store at `db_path` must be built before it can answer, or None.
+
+    Raises BrokenStoreError when the file is there but is not a usable index.
+    """
     db_path = Path(db_path)
     if not db_path.exists():
         return "no index yet"
     try:
         conn = connect(db_path)
         try:
+            check_intact(conn, db_path)
             has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-            return rebuild_reason(conn) if has_meta else "empty store"
+            if not has_meta:
+                return "empty store"
+            for table in ("documents", "paragraphs", "passages", "terms", "arrays"):
+                conn.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
+            return rebuild_reason(conn)
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{db_path} is not a usable index: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise explain(exc, db_path) from exc
+
+
+def quarantine(db_path: Path | str) -> Path:
+    """Move a broken store (and its WAL files) aside, keeping it for inspection."""
+    db_path = Path(db_path)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = db_path.with_name(f"{db_path.name}.broken-{stamp}")
+    for suffix in ("-wal", "-shm"):
+        side = db_path.with_name(db_path.name + suffix)
+        if side.exists():
+            side.rename(target.with_name(target.name + suffix))
+    db_path.rename(target)
+    return target
 
 
 def indexed_corpus_dir(db_path: Path | str) -> Path | None:
@@ -222,14 +245,19 @@ def index_collection(
         raise StoreError(f"collection folder not found: {corpus_dir}")
     params = params or BM25Params()
     report = IndexReport(corpus_dir=str(corpus_dir.resolve()))
-    conn = connect(db_path)
+    try:
+        conn = connect(db_path)
+    except sqlite3.Error as exc:
+        raise explain(exc, db_path) from exc
     try:
         create_schema(conn)
         _run(conn, corpus_dir, params, max_file_bytes, progress, report)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise IndexBusyError("another index run is in progress") from exc
-        raise
+        raise explain(exc, db_path) from exc
+    except sqlite3.Error as exc:
+        raise explain(exc, db_path) from exc
     finally:
         conn.close()
     report.seconds = time.perf_counter() - started

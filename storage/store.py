@@ -33,6 +33,46 @@ class StoreError(Exception):
     """The store cannot be opened or is not usable (message says why)."""
 
 
+class BrokenStoreError(StoreError):
+    """The store file exists but is not a usable index (garbage, truncated, damaged)."""
+
+
+def explain(exc: sqlite3.Error, path: Path | str) -> StoreError:
+    """Turn an SQLite error into a StoreError that tells the operator what to do."""
+    text = str(exc).lower()
+    folder = Path(path).parent
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(
+            f"cannot write the store {path}: is the data folder {folder} read-only or "
+            f"missing? ({exc})"
+        )
+    if "disk is full" in text or "disk i/o" in text:
+        return StoreError(f"cannot write the store {path}: the disk of {folder} is full ({exc})")
+    if isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text
+    ):
+        return BrokenStoreError(f"{path} is not a usable index: {exc}")
+    return StoreError(f"store error on {path}: {exc}")
+
+
+def check_intact(conn: sqlite3.Connection, path: Path | str) -> None:
+    """Raise BrokenStoreError when the file is shorter than its own page count says.
+
+    A cheap start-up check (a full integrity check would take seconds on a large
+    store): it catches a truncated copy; garbage fails on the first query anyway.
+    """
+    path = Path(path)
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        return  # committed pages may still live in the WAL
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+    if path.stat().st_size < page_size * page_count:
+        raise BrokenStoreError(
+            f"{path} is truncated ({path.stat().st_size} bytes, expected {page_size * page_count})"
+        )
+
+
 @dataclass(frozen=True)
 class Postings:
     """The postings of one term, with what bounds its BM25 contribution."""
@@ -78,21 +118,19 @@ class IndexSnapshot:
     paragraph_of: np.ndarray  # uint32, indexed by passage id
 
 
-def connect(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(path: Path | str) -> sqlite3.Connection:
     """Open the database in WAL mode with sensible timeouts (autocommit; explicit BEGIN)."""
     path = Path(path)
-    if readonly:
-        uri = f"file:{path}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
-    else:
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except OSError as exc:
+        raise StoreError(f"cannot create the data folder {path.parent}: {exc.strerror}") from exc
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # Let the WAL shrink back after a big index run has been checkpointed.
-        conn.execute("PRAGMA journal_size_limit = 67108864")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    # Let the WAL shrink back after a big index run has been checkpointed.
+    conn.execute("PRAGMA journal_size_limit = 67108864")
     return conn
 
 
@@ -139,8 +177,8 @@ class Store:
         try:
             self.conn = connect(self.path)
             self.conn.execute("SELECT count(*) FROM meta").fetchone()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable index: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from exc
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.RLock()
 
