@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
 
+from bot.stats import StatsSnapshot
 from retrieval.search import Answer, Result
+from retrieval.snippets import ELLIPSIS
+from storage.indexer import IndexReport
 from storage.store import SourceInfo
 
 NO_ANSWER = (
@@ -19,13 +26,17 @@ HELP = (
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
-def highlighted(result: Result, start_mark: str, end_mark: str) -> str:
-    """The snippet with each matched word wrapped in the given marks."""
+def highlighted(
+    result: Result, start_mark: str, end_mark: str, escape: Callable[[str], str] = str
+) -> str:
+    """The snippet with each matched word wrapped in the given marks (text passed through `escape`)."""
     out, pos = [], 0
     for start, end in result.highlights:
-        out += [result.snippet[pos:start], start_mark, result.snippet[start:end], end_mark]
+        out += [
+            escape(result.snippet[pos:start]), start_mark, escape(result.snippet[start:end]), end_mark
+        ]
         pos = end
-    out.append(result.snippet[pos:])
+    out.append(escape(result.snippet[pos:]))
     return "".join(out)
 
 
@@ -57,3 +68,294 @@ def sources_to_console(sources: list[SourceInfo]) -> str:
     lines = [f"الوثائق المفهرسة ({len(sources)}):"]
     lines += [f"• {s.path} — {s.title} ({s.paragraphs} فقرة)" for s in sources]
     return "\n".join(lines)
+
+
+# --- Telegram (HTML parse mode) ------------------------------------------------------
+# Everything taken from the documents or the question goes through html.escape; a
+# message never exceeds TELEGRAM_LIMIT characters (counted in UTF-16 units, as Telegram
+# does): quotes are cut in the plain text, then rendered, so no cut falls inside a tag.
+
+TELEGRAM_LIMIT = 4096
+MORE_LABEL = "المزيد"
+FULL_TEXT_LABEL = "النص الكامل"
+NO_ANSWER_HTML = html.escape(NO_ANSWER)
+ASK_HINT_HTML = "اكتب سؤالك بعد الأمر، مثل: <code>/ask متى تبدأ زيارة لافروف؟</code>"
+SLOW_DOWN_HTML = (
+    "تمهّل قليلاً من فضلك: وصلتني أسئلة كثيرة منك في دقيقة واحدة (الحد {limit}). "
+    "سأجيب عن أسئلتك الجديدة بعد قليل."
+)
+ADMINS_ONLY_HTML = "هذا الأمر متاح لمشرفي البوت فقط."
+UPLOAD_ADMINS_ONLY_HTML = "إضافة الوثائق متاحة لمشرفي البوت فقط. إن كان لديك سؤال فاكتبه نصاً."
+PRIVATE_BOT_HTML = "هذا بوت خاص، ولا يعمل في هذه المحادثة."
+NOT_TEXT_HTML = "أفهم الأسئلة المكتوبة فقط. اكتب سؤالك نصاً، مثل: متى تبدأ زيارة لافروف؟"
+UNKNOWN_COMMAND_HTML = "لا أعرف هذا الأمر. اكتب /help لعرض طريقة الاستخدام."
+UNEXPECTED_ERROR_HTML = "عذراً، حدث خطأ غير متوقع. حاول مرة أخرى بعد قليل."
+REINDEX_STARTED_HTML = "بدأت إعادة الفهرسة… سأحدّث هذه الرسالة حتى تنتهي."
+REINDEX_BUSY_HTML = "إعادة الفهرسة جارية الآن. انتظر حتى تنتهي ثم أعد المحاولة."
+UPLOAD_RECEIVED_HTML = "استلمت الملف، أتحقق منه وأفهرسه…"
+# Button and inline answers are plain text (no HTML), at most 200 characters.
+STALE_BUTTON_TEXT = "انتهت صلاحية هذا الزر. أرسل سؤالك من جديد من فضلك."
+NO_MORE_TEXT = "لا توجد نتائج أخرى لهذا السؤال."
+PRIVATE_BOT_TEXT = "هذا بوت خاص."
+INLINE_NO_ANSWER_TEXT = "لا شيء في الوثائق عن هذا — اضغط للمساعدة"
+USER_COMMANDS = {
+    "start": "ما الذي يفعله البوت",
+    "help": "طريقة السؤال في المحادثات والمجموعات",
+    "sources": "الوثائق المفهرسة",
+    "ask": "اطرح سؤالاً (في المجموعات: ‎/ask سؤالك)",
+}
+ADMIN_COMMANDS = {
+    "reindex": "إعادة فهرسة مجلد الوثائق",
+    "stats": "إحصاءات الفهرس والأسئلة",
+}
+_STAGES = {"reading": "قراءة الملفات", "indexing": "فهرسة الملفات", "postings": "كتابة الفهرس"}
+_REASONS = (  # the indexer's reasons for skipping a file, in Arabic
+    ("too large", "كبير جداً"),
+    ("unreadable", "تعذّرت قراءته"),
+    ("binary file", "ملف ثنائي وليس نصاً"),
+    ("not valid UTF-8", "ليس بترميز UTF-8"),
+    ("empty", "فارغ"),
+    ("broken link", "رابط معطوب"),
+    ("link pointing outside the collection", "رابط يشير إلى خارج المجموعة"),
+    ("not a regular file", "ليس ملفاً عادياً"),
+)
+_NAME_CHARS = 120
+
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _short(text: str, limit: int = _NAME_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def _cut(result: Result, chars: int) -> Result:
+    """The result with its snippet cut to about `chars` characters, between words, plus «…»."""
+    text = result.snippet
+    if chars >= len(text):
+        return result
+    cut = text[: max(chars, 0)]
+    space = cut.rfind(" ")
+    if space > len(cut) - 30:
+        cut = cut[:space]
+    cut = cut.rstrip()
+    keep = [(s, e) for s, e in result.highlights if e <= len(cut)]
+    return replace(result, snippet=(cut + " " + ELLIPSIS) if cut else ELLIPSIS, highlights=keep)
+
+
+def quote_html(result: Result, budget: int | None = None) -> str:
+    """The snippet escaped, matched words in <b>, cut so that it takes at most `budget`."""
+    full = highlighted(result, "<b>", "</b>", _esc)
+    if budget is None or tg_len(full) <= budget:
+        return full
+    best, lo, hi = _esc(ELLIPSIS), 0, len(result.snippet) - 1
+    while lo <= hi:  # the longest cut that fits
+        mid = (lo + hi) // 2
+        candidate = highlighted(_cut(result, mid), "<b>", "</b>", _esc)
+        if tg_len(candidate) <= budget:
+            best, lo = candidate, mid + 1
+        else:
+            hi = mid - 1
+    return best
+
+
+def source_html(result: Result, number: int | None = None) -> str:
+    """`N. <code>file</code> — «الفقرة P»`."""
+    prefix = f"{number}. " if number is not None else ""
+    return f"{prefix}<code>{_esc(_short(result.source))}</code> — «الفقرة {result.paragraph}»"
+
+
+def _blocks(results: list[Result], first: int, limit: int) -> str | None:
+    """The results as quote + source blocks within `limit`, or None when they cannot fit."""
+    sources = [source_html(r, n) for n, r in enumerate(results, start=first)]
+    fixed = sum(tg_len(f"<blockquote></blockquote>\n{s}") for s in sources) + 2 * (len(results) - 1)
+    available = limit - fixed
+    if available < 60 * len(results):
+        return None
+    sizes = [tg_len(quote_html(r)) for r in results]
+    budgets = [0] * len(results)
+    for k, i in enumerate(sorted(range(len(results)), key=sizes.__getitem__)):
+        budgets[i] = min(sizes[i], available // (len(results) - k))  # fair share, shortest first
+        available -= budgets[i]
+    text = "\n\n".join(
+        f"<blockquote>{quote_html(r, b)}</blockquote>\n{s}" for r, b, s in zip(results, budgets, sources)
+    )
+    return text if tg_len(text) <= limit else None
+
+
+def answer_to_html(answer: Answer, *, offset: int = 0, limit: int = TELEGRAM_LIMIT) -> str:
+    """The answer as one Telegram HTML message: each result quoted with its source."""
+    if answer.error:
+        return _esc(answer.error)
+    results = list(answer.results)
+    while results:
+        text = _blocks(results, offset + 1, limit)
+        if text is not None:
+            return text
+        results.pop()
+    return NO_ANSWER_HTML
+
+
+def result_to_html(result: Result, limit: int = TELEGRAM_LIMIT) -> str:
+    """One result (chosen from inline mode): the quoted snippet and its source."""
+    return _blocks([result], 1, limit) or source_html(result)
+
+
+def paragraph_to_html(result: Result, limit: int = TELEGRAM_LIMIT) -> str:
+    """The whole paragraph of a result, cut with «…» if it would not fit."""
+    head = source_html(result)
+    whole = replace(result, snippet=result.text, highlights=[])
+    budget = limit - tg_len(f"{head}\n<blockquote></blockquote>")
+    return f"{head}\n<blockquote>{quote_html(whole, budget)}</blockquote>"
+
+
+def plain_snippet(result: Result, chars: int = 200) -> str:
+    """The snippet as plain text (inline-mode descriptions)."""
+    return _short(result.snippet, chars)
+
+
+def inline_title(result: Result) -> str:
+    """Title of an inline result: file and paragraph."""
+    return f"{_short(result.source, 80)} — الفقرة {result.paragraph}"
+
+
+def _lines_within(head: list[str], items: list[str], limit: int) -> str:
+    """`head` then as many `items` as fit in `limit`, then «… و N أخرى»."""
+    lines = list(head)
+    for i, item in enumerate(items):
+        rest = len(items) - i - 1
+        tail = f"\n… و{rest} أخرى" if rest else ""
+        if tg_len("\n".join(lines + [item]) + tail) > limit:
+            lines.append(f"… و{len(items) - i} أخرى")
+            break
+        lines.append(item)
+    return "\n".join(lines)
+
+
+def help_html(username: str, *, admin: bool = False) -> str:
+    """/start and /help: what the bot does and how to ask, everywhere."""
+    bot = f"@{_esc(username)}" if username else "اسم البوت"
+    lines = [
+        _esc(HELP),
+        "",
+        "<b>في محادثة خاصة:</b> اكتب سؤالك مباشرة.",
+        f"<b>في المجموعات:</b> اكتب <code>/ask سؤالك</code>، أو اذكرني ({bot}) في رسالتك، "
+        "أو ردّ على إحدى رسائلي. لا أقرأ غير ذلك.",
+        f"<b>في القنوات:</b> إن كنت مشرفاً في القناة أجيب عن منشور يبدأ بـ /ask أو يذكرني ({bot}).",
+        f"<b>في أي محادثة:</b> اكتب {bot} ثم سؤالك واختر فقرة لإرسالها.",
+        "",
+        "تحت كل إجابة: «المزيد» لنتائج أخرى، و«النص الكامل» للفقرة كاملة.",
+        "/sources — الوثائق المفهرسة",
+    ]
+    if admin:
+        lines += [
+            "",
+            "<b>للمشرفين:</b>",
+            "/reindex — إعادة فهرسة مجلد الوثائق",
+            "/stats — إحصاءات الفهرس والأسئلة",
+            "أرسل ملف ‎.txt أو ‎.md (UTF-8) في هذه المحادثة لإضافته إلى الوثائق؛ "
+            "ولاستبدال ملف موجود بالاسم نفسه اكتب في التعليق «استبدال».",
+        ]
+    return "\n".join(lines)
+
+
+def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> str:
+    """/sources: the indexed files with their titles and paragraph counts."""
+    if not sources:
+        return "لا توجد وثائق مفهرسة بعد."
+    items = [
+        f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} ({s.paragraphs} فقرة)"
+        for s in sources
+    ]
+    return _lines_within([f"<b>الوثائق المفهرسة ({len(sources)}):</b>"], items, limit)
+
+
+def skip_reason_ar(reason: str) -> str:
+    """The indexer's reason for skipping a file, in Arabic."""
+    for english, arabic in _REASONS:
+        if reason.startswith(english):
+            numbers = re.findall(r"\d+", reason[len(english):])
+            if english == "too large" and len(numbers) == 2:
+                return f"{arabic} ({numbers[0]} بايت، والحد {numbers[1]})"
+            if english == "not valid UTF-8" and numbers:
+                return f"{arabic} (عند البايت {numbers[0]})"
+            return arabic
+    return reason
+
+
+def progress_html(stage: str, done: int, total: int) -> str:
+    """The progress message of a running reindex."""
+    name = _STAGES.get(stage, stage)
+    counter = f" ({done}/{total})" if total else ""
+    return f"إعادة الفهرسة جارية… {_esc(name)}{counter}"
+
+
+def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
+    """The end of a reindex: files, passages, skipped files with reasons, seconds."""
+    head = [
+        f"<b>اكتملت إعادة الفهرسة</b> في {report.seconds:.1f} ثانية.",
+        f"الملفات: {len(report.indexed)} مفهرسة أو محدّثة، {report.unchanged} دون تغيير، "
+        f"{len(report.removed)} محذوفة.",
+        f"الفهرس الآن: {report.documents} وثيقة، {report.paragraphs} فقرة، {report.passages} مقطعاً.",
+    ]
+    if report.rebuilt:
+        head.append("(أعيد بناء الفهرس كاملاً.)")
+    if not report.changed:
+        head.append("لم يتغير شيء في المجموعة.")
+    if not report.skipped:
+        return "\n".join(head + ["الملفات المتخطاة: لا شيء."])
+    items = [f"• <code>{_esc(_short(p))}</code>: {_esc(skip_reason_ar(r))}" for p, r in report.skipped]
+    return _lines_within(head + [f"<b>الملفات المتخطاة ({len(report.skipped)}):</b>"], items, limit)
+
+
+def reindex_failed_html(reason: str) -> str:
+    """A reindex that could not run."""
+    return f"تعذّرت إعادة الفهرسة: {_esc(_short(reason, 500))}"
+
+
+def upload_refused_html(reason: str) -> str:
+    """An upload that was not accepted, with the reason."""
+    return f"لم أقبل الملف: {_esc(reason)}"
+
+
+def upload_saved_html(name: str, replaced: bool, report: IndexReport) -> str:
+    """An upload saved into the collection and indexed (or skipped by the indexer)."""
+    action = "استبدلت الملف" if replaced else "حفظت الملف"
+    skipped = dict(report.skipped).get(name)
+    if skipped is not None:
+        return (
+            f"{action} <code>{_esc(name)}</code> لكن الفهرسة تخطته: {_esc(skip_reason_ar(skipped))}."
+        )
+    return (
+        f"{action} <code>{_esc(name)}</code> وفهرسته.\n"
+        f"الفهرس الآن: {report.documents} وثيقة، {report.passages} مقطعاً."
+    )
+
+
+def stats_to_html(counts: dict[str, int], stats: StatsSnapshot) -> str:
+    """/stats: the index and the questions since the bot started."""
+    def ms(seconds: float | None) -> str:
+        return "—" if seconds is None else f"{seconds * 1000:.0f} ملّي ثانية"
+
+    return "\n".join(
+        [
+            "<b>الإحصاءات</b>",
+            f"الوثائق: {counts.get('documents', 0)}",
+            f"الفقرات: {counts.get('paragraphs', 0)}",
+            f"المقاطع: {counts.get('passages', 0)}",
+            f"الأسئلة منذ التشغيل: {stats.questions}",
+            f"بلا إجابة: {stats.unanswered_share:.0%} ({stats.unanswered})",
+            f"زمن الإجابة: الوسيط {ms(stats.p50)}، والمئين 95 {ms(stats.p95)}",
+        ]
+    )
+
+
+def admin_error_html(where: str, detail: str) -> str:
+    """The short note admins get when an update fails (`detail`: the error, secrets removed)."""
+    return f"⚠️ خطأ أثناء معالجة {_esc(where)}:\n<code>{_esc(_short(detail, 300))}</code>"
