@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import sys
 from pathlib import Path
@@ -36,10 +37,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_utf8() -> None:
+    """UTF-8 on the standard streams whatever the locale.
+
+    A stdin line that is not UTF-8 is read with U+FFFD in place of the bad bytes, so
+    batch mode still answers it, and every line after it.
+    """
+    for stream, errors in ((sys.stdin, "replace"), (sys.stdout, "strict"), (sys.stderr, "replace")):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding="utf-8", errors=errors)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    _use_utf8()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "ask" and args.top is not None and not 1 <= args.top <= 50:
