@@ -188,3 +188,14 @@ def test_a_searcher_answers_while_the_store_is_reused(shared_seed_store):
     a, b = Searcher(shared_seed_store), Searcher(shared_seed_store)
     for question, _ in SEED_QUESTIONS:
         assert a.search(question).to_json() == b.search(question).to_json()
+
+
+def test_acceptance_question_through_the_service(seed_service):
+    """The same answer through QAService, which the CLI and the bot use."""
+    assert seed_service.ensure_index() is None  # the fixture's index is current
+    answer = seed_service.ask(LAVROV)
+    assert answer.error is None
+    assert answer.results[0].source == "001_29605565af34d15c.txt"
+    assert "11 يوليو" in answer.results[0].snippet
+    assert len(seed_service.sources()) == 5
+    assert seed_service.counts()["documents"] == 5
