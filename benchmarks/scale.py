@@ -1,0 +1,752 @@
+"""Benchmark at scale: this project against rank-bm25 and its peers, one table.
+
+    python -m benchmarks.saudinewsnet benchmarks/out/snn
+    python -m benchmarks.scale --corpus benchmarks/out/snn/saudinewsnet
+
+    python -m benchmarks.generate_corpus benchmarks/out/gen1m --paragraphs 1000000
+    python -m benchmarks.scale --corpus benchmarks/out/gen1m --limit-questions rank-bm25=40
+
+What it does, in order:
+
+1. Indexes the collection with the project's own command, `python -m bot index DIR`
+   (DATABASE_PATH set to `--db`, a fresh store), and measures its wall time and the
+   peak RSS of that process.
+2. Runs every engine in a process of its own on the same questions (one per line of
+   `--questions`), top 10: it times each question after every question has been asked
+   once (*warm*; p50, p95 and mean per question), *start* — from launching a new
+   process to its first answer (Python start, imports, opening or building the index,
+   the first question) — and *memory*, the peak RSS of that process.
+   - `ours`: `retrieval.search.Searcher` over `storage.store.Store`, `search(q, top=10)`
+     (whole answers: best passage per paragraph, snippets).
+   - `cli`: `python -m bot ask --json --top 10` in batch mode: every question written
+     to its stdin twice; per question = the gap between answer lines in the second pass.
+   - `rank-bm25`, `rank-bm25-rs`: `BM25Okapi` (k1, b, epsilon from the index) over the
+     passages' token lists, re-analysed from the stored texts exactly as the indexer
+     does (heading terms, then the window's); start includes that analysis and the build.
+   - `bm25s` (method "robertson", float32) and `fts5` (SQLite FTS5 over the same
+     tokens, its own bm25): built once beforehand and saved; start opens the saved
+     index. Their scores differ from BM25Okapi's, so they are not parity-checked.
+   Engines that are not installed are skipped and the report says so.
+3. Parity: for the first `--parity` questions, the project's top-10 scores (best
+   passage per paragraph, and raw passages) must equal those of rank-bm25's
+   `BM25Okapi` (and rank-bm25-rs) over the same tokens, |difference| <= 1e-9, as
+   sorted lists (ties may be ordered differently).
+
+Exit status: 0 when done and parity held, 1 when parity failed or a step broke,
+2 when the collection folder or the questions file is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT_DIR = ROOT / "benchmarks" / "out"
+DEFAULT_QUESTIONS = ROOT / "benchmarks" / "scale_questions.txt"
+ENGINES = ("ours", "cli", "rank-bm25", "rank-bm25-rs", "bm25s", "fts5")
+DEFAULT_ENGINES = ENGINES
+PARITY_REFERENCES = ("rank-bm25", "rank-bm25-rs")  # BM25Okapi: the same scores as ours
+#: Python modules an engine needs, and how to get them.
+MODULES = {"rank-bm25": "rank_bm25", "rank-bm25-rs": "rank_bm25_rs", "bm25s": "bm25s"}
+TOLERANCE = 1e-9
+TOP = 10
+
+
+class BenchmarkError(RuntimeError):
+    """A step of the benchmark failed (the message says which and why)."""
+
+
+# ---------------------------------------------------------------------------
+# measuring child processes
+
+
+@dataclass
+class Measured:
+    """A finished child process: wall seconds, peak RSS, exit status, output."""
+
+    started_at: float  # time.time() just before it was launched
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_measured(
+    cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Measured:
+    """Run `cmd` to the end; its own peak RSS comes from wait4 (not every child's maximum)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started_at, t0 = time.time(), time.perf_counter()
+        proc = subprocess.Popen(
+            list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Measured(
+            started_at, seconds, usage.ru_maxrss / 1024, proc.returncode,
+            out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+        )
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+# ---------------------------------------------------------------------------
+# the parent: index, run each engine, print the table
+
+
+@dataclass
+class IndexResult:
+    seconds: float
+    peak_rss_mb: float
+    counts: dict[str, int]
+    reused: bool = False
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    questions: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    start_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    parity: list[dict[str, list[float]]] = field(default_factory=list)
+
+    def percentile(self, q: float) -> float:
+        values = sorted(self.latencies_ms)
+        if not values:
+            return float("nan")
+        # nearest rank, as for a latency SLO
+        rank = max(1, min(len(values), round(q / 100 * len(values) + 0.5)))
+        return values[rank - 1]
+
+    @property
+    def mean_ms(self) -> float:
+        return sum(self.latencies_ms) / len(self.latencies_ms) if self.latencies_ms else float("nan")
+
+
+def load_questions(path: Path) -> list[str]:
+    """Non-empty lines of the questions file."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def has_documents(corpus: Path) -> bool:
+    """True when the folder holds at least one file the indexer reads."""
+    for _dirpath, _dirnames, filenames in os.walk(corpus):
+        if any(name.lower().endswith((".txt", ".md")) for name in filenames):
+            return True
+    return False
+
+
+def _remove_store(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def build_index(corpus: Path, db: Path) -> IndexResult:
+    """A fresh store at `db` from `corpus`, built by `python -m bot index` in its own process."""
+    _remove_store(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DATABASE_PATH": str(db)}
+    m = run_measured([sys.executable, "-m", "bot", "index", str(corpus)], env=env)
+    if m.returncode != 0:
+        raise BenchmarkError(
+            f"indexing failed (exit {m.returncode}) after {m.seconds:.1f} s, "
+            f"peak RSS {m.peak_rss_mb:.0f} MB:\n{_tail(m.stderr or m.stdout)}"
+        )
+    return IndexResult(m.seconds, m.peak_rss_mb, store_counts(db))
+
+
+def store_counts(db: Path) -> dict[str, int]:
+    """Documents, paragraphs, passages, terms and tokens of a built store."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        conn.close()
+    keys = ("documents", "paragraphs", "passages", "terms", "total_length")
+    return {k: int(meta.get(k, 0)) for k in keys}
+
+
+def engine_available(engine: str) -> str | None:
+    """Why an engine cannot run here, or None when it can."""
+    module = MODULES.get(engine)
+    if module and importlib.util.find_spec(module) is None:
+        return f"not installed (pip install {engine})"
+    if engine == "fts5":
+        try:
+            sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+        except sqlite3.OperationalError:
+            return "this SQLite has no FTS5"
+    return None
+
+
+def _worker_cmd(action: str, engine: str, db: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "benchmarks.scale", "_worker", action, engine, "--db", str(db), *extra]
+
+
+def prepare_engine(engine: str, db: Path, rebuild: bool) -> str | None:
+    """Build and save the index of an engine that keeps one on disk; a note on its build."""
+    if engine not in ("bm25s", "fts5"):
+        return None
+    if not rebuild and _engine_index_path(engine, db).exists():
+        return "saved index reused"
+    m = run_measured(_worker_cmd("build", engine, db))
+    if m.returncode != 0:
+        raise BenchmarkError(f"{engine}: build failed (exit {m.returncode}):\n{_tail(m.stderr)}")
+    return f"build {m.seconds:.1f} s, {m.peak_rss_mb:.0f} MB"
+
+
+def run_engine(
+    engine: str, db: Path, questions_file: Path, limit: int | None, parity: int
+) -> EngineResult:
+    """Run one engine in its own process and collect its measurements."""
+    if engine == "cli":
+        return run_cli(db, load_questions(questions_file)[:limit] if limit else load_questions(questions_file))
+    with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
+        result_path = Path(tmp, "result.json")
+        extra = ["--questions", str(questions_file), "--result", str(result_path)]
+        extra += ["--parity", str(parity)] + (["--limit", str(limit)] if limit else [])
+        m = run_measured(_worker_cmd("serve", engine, db, *extra))
+        if m.returncode != 0 or not result_path.exists():
+            raise BenchmarkError(f"{engine}: failed (exit {m.returncode}):\n{_tail(m.stderr)}")
+        data = json.loads(result_path.read_text(encoding="utf-8"))
+    return EngineResult(
+        engine=engine,
+        questions=len(data["latencies_ms"]),
+        latencies_ms=data["latencies_ms"],
+        start_s=data["first_answer_at"] - m.started_at,
+        peak_rss_mb=m.peak_rss_mb,
+        notes=data.get("notes", []),
+        parity=data.get("parity", []),
+    )
+
+
+def run_cli(db: Path, questions: list[str]) -> EngineResult:
+    """`python -m bot ask --json` in batch mode: a first question, a warm pass, a timed pass."""
+    env = {**os.environ, "DATABASE_PATH": str(db)}
+    cmd = [sys.executable, "-m", "bot", "ask", "--json", "--top", str(TOP)]
+    with tempfile.TemporaryFile() as err:
+        started_at = time.time()
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT,
+            text=True, encoding="utf-8", bufsize=1,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+
+        def read_answer() -> dict:
+            line = proc.stdout.readline()
+            if not line:
+                err.seek(0)
+                raise BenchmarkError(f"cli: bot ask stopped early:\n{_tail(err.read().decode())}")
+            return json.loads(line)
+
+        def write_all(lines: list[str]) -> threading.Thread:
+            def write() -> None:
+                proc.stdin.write("".join(q + "\n" for q in lines))
+                proc.stdin.flush()
+            thread = threading.Thread(target=write, daemon=True)
+            thread.start()
+            return thread
+
+        try:
+            proc.stdin.write(questions[0] + "\n")
+            proc.stdin.flush()
+            read_answer()
+            first_answer_at = time.time()
+            write_all(questions[1:]).join()
+            for _ in questions[1:]:
+                read_answer()
+            answered = 0
+            t0 = time.perf_counter()
+            writer = write_all(questions)
+            latencies, last = [], t0
+            for _ in questions:
+                answer = read_answer()
+                now = time.perf_counter()
+                latencies.append((now - last) * 1000)
+                last = now
+                answered += bool(answer.get("results"))
+            writer.join()
+            proc.stdin.close()
+            proc.stdout.read()
+        finally:
+            if not proc.stdin.closed:
+                proc.stdin.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+    total = (last - t0) * 1000
+    return EngineResult(
+        engine="cli",
+        questions=len(questions),
+        latencies_ms=latencies,
+        start_s=first_answer_at - started_at,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        notes=[f"{total / len(questions):.2f} ms per question (total/n)", f"answered {answered}/{len(questions)}"],
+    )
+
+
+def check_parity(ours: EngineResult, reference: EngineResult) -> dict[str, tuple[int, int]]:
+    """(passed, checked) for paragraph and passage top-10 score lists."""
+    out = {}
+    n = min(len(ours.parity), len(reference.parity))
+    for level in ("paragraph", "passage"):
+        passed = 0
+        for a, b in zip(ours.parity[:n], reference.parity[:n]):
+            x, y = a[level], b[level]
+            passed += len(x) == len(y) and all(abs(u - v) <= TOLERANCE for u, v in zip(x, y))
+        out[level] = (passed, n)
+    return out
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    if value != value:  # nan
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _ratio(value: float, base: float) -> str:
+    if not base or value != value or base != base:
+        return "–"
+    r = value / base
+    return f"×{r:.2f}" if r < 10 else f"×{r:,.0f}"
+
+
+def render_table(results: list[EngineResult]) -> str:
+    """The markdown table, ratios against `ours`."""
+    base = next((r for r in results if r.engine == "ours"), None)
+    head = (
+        "| engine | questions | p50 ms | p95 ms | mean ms | start s | memory MB "
+        "| p50 vs ours | p95 vs ours | start vs ours | memory vs ours | notes |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for r in results:
+        p50, p95 = r.percentile(50), r.percentile(95)
+        ratios = ["–"] * 4
+        if base is not None:
+            ratios = [
+                _ratio(p50, base.percentile(50)), _ratio(p95, base.percentile(95)),
+                _ratio(r.start_s, base.start_s), _ratio(r.peak_rss_mb, base.peak_rss_mb),
+            ]
+        digits = 2 if p95 < 100 else 0
+        rows.append(
+            f"| {r.engine} | {r.questions} | {_fmt(p50, digits)} | {_fmt(p95, digits)} "
+            f"| {_fmt(r.mean_ms, digits)} | {_fmt(r.start_s, 2)} | {_fmt(r.peak_rss_mb, 0)} "
+            f"| {' | '.join(ratios)} | {'; '.join(r.notes)} |"
+        )
+    return "\n".join([head, *rows])
+
+
+def _parse_limits(text: str) -> dict[str, int]:
+    limits = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        engine, sep, number = part.partition("=")
+        if not sep or engine not in ENGINES or not number.isdigit() or int(number) < 1:
+            raise argparse.ArgumentTypeError(f"expected ENGINE=N with a known engine, not {part!r}")
+        limits[engine] = int(number)
+    return limits
+
+
+def _parse_engines(text: str) -> list[str]:
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown or not engines:
+        raise argparse.ArgumentTypeError(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+    return engines
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.scale",
+        description="Index a collection and compare this project with rank-bm25 and peers.",
+    )
+    parser.add_argument("--corpus", type=Path, required=True, help="collection folder to index")
+    parser.add_argument(
+        "--db", type=Path, default=None,
+        help="store to build (replaced; default benchmarks/out/<corpus name>.sqlite3)",
+    )
+    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="one question a line")
+    parser.add_argument(
+        "--engines", type=_parse_engines, default=list(DEFAULT_ENGINES),
+        help=f"comma-separated, from {','.join(ENGINES)} (default all)",
+    )
+    parser.add_argument("--parity", type=int, default=50, help="questions checked for parity (default 50)")
+    parser.add_argument(
+        "--limit-questions", type=_parse_limits, default={},
+        help="ENGINE=N[,ENGINE=N]: slow engines answer only the first N questions (said in the table)",
+    )
+    parser.add_argument("--skip-index", action="store_true", help="reuse the store at --db as it is")
+    parser.add_argument("--output", type=Path, default=None, help="also write the report to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_worker"]:
+        return worker_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    corpus: Path = args.corpus
+    if not corpus.is_dir() or not has_documents(corpus):
+        print(
+            f"error: collection folder not found or empty: {corpus}\n"
+            "make one first, e.g. `python -m benchmarks.saudinewsnet benchmarks/out/saudinewsnet` "
+            "(needs ../shared/corpus/saudinewsnet/*.zip) or `python -m benchmarks.generate_corpus`",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.questions.is_file():
+        print(f"error: questions file not found: {args.questions}", file=sys.stderr)
+        return 2
+    questions = load_questions(args.questions)
+    if not questions:
+        print(f"error: no questions in {args.questions}", file=sys.stderr)
+        return 2
+    db: Path = args.db or OUT_DIR / f"{corpus.resolve().name}.sqlite3"
+    command = "python -m benchmarks.scale " + " ".join(shlex.quote(a) for a in argv)
+    load_before = os.getloadavg()
+    lines: list[str] = []
+
+    def say(text: str = "") -> None:
+        print(text, flush=True)
+        lines.append(text)
+
+    try:
+        if args.skip_index:
+            if not db.exists():
+                print(f"error: --skip-index but no store at {db}", file=sys.stderr)
+                return 2
+            index = IndexResult(float("nan"), float("nan"), store_counts(db), reused=True)
+        else:
+            print(f"indexing {corpus} into {db} …", file=sys.stderr, flush=True)
+            index = build_index(corpus, db)
+        results: list[EngineResult] = []
+        skipped: list[str] = []
+        for engine in args.engines:
+            why = engine_available(engine)
+            if why:
+                skipped.append(f"{engine}: {why}")
+                continue
+            print(f"running {engine} …", file=sys.stderr, flush=True)
+            note = prepare_engine(engine, db, rebuild=not args.skip_index)
+            result = run_engine(
+                engine, db, args.questions, args.limit_questions.get(engine), args.parity
+            )
+            if note:
+                result.notes.insert(0, note)
+            limit = args.limit_questions.get(engine)
+            if limit and limit < len(questions):
+                result.notes.insert(0, f"only the first {result.questions} questions")
+            results.append(result)
+    except BenchmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+    c = index.counts
+    say(f"command: `{command}`")
+    say(
+        f"collection: {corpus} — {c['documents']:,} files, {c['paragraphs']:,} paragraphs, "
+        f"{c['passages']:,} passages, {c['terms']:,} terms, {c['total_length']:,} tokens; "
+        f"{len(questions)} questions, top {TOP}"
+    )
+    if index.reused:
+        say(f"index: reused {db} (not timed)")
+    else:
+        say(
+            f"index (`python -m bot index`, fresh store): {index.seconds:.1f} s, "
+            f"peak RSS {index.peak_rss_mb:.0f} MB"
+        )
+    load_after = os.getloadavg()
+    say(
+        f"machine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after (other processes share it)"
+    )
+    say()
+    say(render_table(results))
+    say()
+    for engine in skipped:
+        say(f"skipped {engine}")
+    ok = True
+    ours = next((r for r in results if r.engine == "ours"), None)
+    references = [r for r in results if r.engine in PARITY_REFERENCES]
+    if ours is None or not references:
+        say("parity: not checked (needs ours and rank-bm25 or rank-bm25-rs)")
+    for ref in references:
+        counts = check_parity(ours, ref) if ours is not None else {}
+        parts = [f"{level} top-{TOP} {p}/{n} pass" for level, (p, n) in counts.items()]
+        with_hits = sum(bool(x["passage"]) for x in ref.parity)
+        say(
+            f"parity with {ref.engine} BM25Okapi (|Δscore| ≤ {TOLERANCE:g}, first questions, "
+            f"{with_hits} with matches): " + ", ".join(parts)
+        )
+        ok &= all(p == n for p, n in counts.values())
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------------------
+# the worker: one engine in its own process (`python -m benchmarks.scale _worker ...`)
+
+
+def _engine_index_path(engine: str, db: Path) -> Path:
+    """Where bm25s and FTS5 keep their saved index, next to the store."""
+    return db.with_name(f"{db.name}.{engine}")
+
+
+def _top_scores(scores, k: int = TOP) -> list[float]:
+    """The k largest positive scores, descending."""
+    import numpy as np
+
+    scores = scores[scores > 0]
+    if len(scores) > k:
+        scores = scores[np.argpartition(-scores, k - 1)[:k]]
+    return sorted((float(s) for s in scores), reverse=True)
+
+
+class _StoreTokens:
+    """Passage ids, their paragraphs and token lists, re-analysed from the store's texts."""
+
+    def __init__(self, db: Path):
+        import numpy as np
+
+        from storage.indexer import _passage_terms
+        from storage.store import Store
+
+        started = time.perf_counter()
+        store = Store(db)
+        try:
+            with store.read():
+                snap = store.snapshot()
+                ids, tokens = [], []
+                rows = store.conn.execute(
+                    """SELECT s.id, s.start, s.end, p.heading, p.text FROM passages s
+                       JOIN paragraphs p ON p.id = s.paragraph_id ORDER BY s.id"""
+                )
+                for pid, start, end, heading, text in rows:
+                    ids.append(pid)
+                    tokens.append(_passage_terms(heading, text[start:end]))
+        finally:
+            store.close()
+        self.params = snap.params
+        self.ids = np.array(ids, dtype=np.int64)
+        self.paragraphs = snap.paragraph_of[self.ids].astype(np.int64)
+        self.tokens = tokens
+        self.seconds = time.perf_counter() - started
+
+
+class _Ours:
+    """The project: Searcher over Store, whole answers as the bot gives them."""
+
+    def __init__(self, db: Path):
+        from retrieval.search import Searcher
+        from storage.store import Store
+
+        self.store = Store(db)
+        self.searcher = Searcher(self.store)
+        self.notes: list[str] = []
+
+    def ask(self, question: str):
+        return self.searcher.search(question, top=TOP)
+
+    def parity(self, question: str, _raw) -> dict[str, list[float]]:
+        import numpy as np
+
+        from retrieval.analyzer import analyze
+        from retrieval.search import Searcher, score_terms
+
+        answer = Searcher(self.store, min_coverage=0.0).search(question, top=TOP)
+        terms = analyze(question.strip())
+        with self.store.read():
+            snap = self.store.snapshot()
+            _ids, scores = score_terms(terms, snap, self.store.postings(terms))
+        return {
+            "paragraph": sorted((r.score for r in answer.results), reverse=True),
+            "passage": _top_scores(np.asarray(scores)),
+        }
+
+
+class _Okapi:
+    """rank-bm25's BM25Okapi (or rank-bm25-rs's) over the store's passage tokens."""
+
+    def __init__(self, db: Path, module: str):
+        import importlib
+
+        okapi = importlib.import_module(module).BM25Okapi
+        data = _StoreTokens(db)
+        started = time.perf_counter()
+        p = data.params
+        self.model = okapi(data.tokens, k1=p.k1, b=p.b, epsilon=p.epsilon)
+        build = time.perf_counter() - started
+        self.paragraphs = data.paragraphs
+        self.notes = [f"start = analyse {data.seconds:.1f} s + build {build:.1f} s"]
+        del data
+
+    def ask(self, question: str):
+        import numpy as np
+
+        from retrieval.analyzer import analyze
+
+        scores = np.asarray(self.model.get_scores(analyze(question.strip())), dtype=np.float64)
+        k = min(TOP, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k] if k else scores[:0]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return scores
+
+    def parity(self, _question: str, scores) -> dict[str, list[float]]:
+        import numpy as np
+
+        hit = scores > 0
+        best = np.zeros(int(self.paragraphs.max(initial=0)) + 1)
+        np.maximum.at(best, self.paragraphs[hit], scores[hit])
+        return {"paragraph": _top_scores(best), "passage": _top_scores(scores)}
+
+
+class _Bm25s:
+    """bm25s (method robertson, float32): its saved index, loaded whole."""
+
+    def __init__(self, db: Path):
+        import bm25s
+
+        self.retriever = bm25s.BM25.load(str(_engine_index_path("bm25s", db)), show_progress=False)
+        self.vocab = self.retriever.vocab_dict
+        self.n = int(self.retriever.scores["num_docs"])
+        self.notes = ["different scores (no idf floor, float32)"]
+
+    @staticmethod
+    def build(db: Path) -> None:
+        import bm25s
+
+        data = _StoreTokens(db)
+        p = data.params
+        retriever = bm25s.BM25(k1=p.k1, b=p.b, method="robertson")
+        retriever.index(data.tokens, show_progress=False)
+        retriever.save(str(_engine_index_path("bm25s", db)))
+
+    def ask(self, question: str):
+        from retrieval.analyzer import analyze
+
+        terms = [t for t in analyze(question.strip()) if t in self.vocab]
+        if not terms:
+            return None
+        return self.retriever.retrieve([terms], k=min(TOP, self.n), show_progress=False)
+
+
+class _Fts5:
+    """SQLite FTS5 over the same tokens (space-joined), ranked by its own bm25()."""
+
+    def __init__(self, db: Path):
+        path = _engine_index_path("fts5", db)
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        self.notes = ["different scores (FTS5 bm25: k1 1.2, b 0.75, its idf)"]
+
+    @staticmethod
+    def build(db: Path) -> None:
+        path = _engine_index_path("fts5", db)
+        path.unlink(missing_ok=True)
+        data = _StoreTokens(db)
+        conn = sqlite3.connect(path)
+        conn.execute(
+            "CREATE VIRTUAL TABLE passages USING fts5(body, tokenize='unicode61 remove_diacritics 0')"
+        )
+        conn.executemany(
+            "INSERT INTO passages (rowid, body) VALUES (?, ?)",
+            ((int(i), " ".join(t)) for i, t in zip(data.ids, data.tokens)),
+        )
+        conn.execute("INSERT INTO passages (passages) VALUES ('optimize')")
+        conn.commit()
+        conn.close()
+
+    def ask(self, question: str):
+        from retrieval.analyzer import analyze
+
+        terms = dict.fromkeys(analyze(question.strip()))
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        return self.conn.execute(
+            "SELECT rowid, rank FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
+            (match, TOP),
+        ).fetchall()
+
+
+def _open_engine(engine: str, db: Path):
+    if engine == "ours":
+        return _Ours(db)
+    if engine in ("rank-bm25", "rank-bm25-rs"):
+        return _Okapi(db, MODULES[engine])
+    if engine == "bm25s":
+        return _Bm25s(db)
+    if engine == "fts5":
+        return _Fts5(db)
+    raise ValueError(f"no worker for engine {engine!r}")
+
+
+def worker_main(argv: list[str]) -> int:
+    """`_worker build ENGINE --db DB` or `_worker serve ENGINE --db DB --questions F --result R`."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scale _worker")
+    parser.add_argument("action", choices=("build", "serve"))
+    parser.add_argument("engine", choices=ENGINES)
+    parser.add_argument("--db", type=Path, required=True)
+    parser.add_argument("--questions", type=Path)
+    parser.add_argument("--result", type=Path)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--parity", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.action == "build":
+        {"bm25s": _Bm25s, "fts5": _Fts5}[args.engine].build(args.db)
+        return 0
+    questions = load_questions(args.questions)[: args.limit]
+    engine = _open_engine(args.engine, args.db)
+    engine.ask(questions[0])
+    first_answer_at = time.time()
+    for question in questions[1:]:  # warm: every question asked once
+        engine.ask(question)
+    latencies, parity, answered = [], [], 0
+    for i, question in enumerate(questions):
+        t0 = time.perf_counter()
+        raw = engine.ask(question)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if args.engine == "ours":
+            answered += bool(raw.results)
+        if i < args.parity and hasattr(engine, "parity"):
+            parity.append(engine.parity(question, raw))
+    notes = list(engine.notes)
+    if args.engine == "ours":
+        notes.append(f"answered {answered}/{len(questions)}")
+    args.result.write_text(
+        json.dumps({
+            "first_answer_at": first_answer_at,
+            "latencies_ms": latencies,
+            "parity": parity,
+            "notes": notes,
+        }),
+        encoding="utf-8",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
