@@ -36,9 +36,12 @@ def make_snippet(
     of the passage that scored best, preferred on ties. The cut falls on word
     boundaries and is marked with «…».
     """
-    spans = matched_spans(text, weights)
     if len(text) <= max_chars:
-        return Snippet(text, [(s, e) for s, e, _ in spans])
+        return Snippet(text, [(s, e) for s, e, _ in matched_spans(text, weights)])
+    # Only the best passage and a margin around it are analysed: the snippet comes from
+    # there, and long paragraphs are not re-analysed for every answer.
+    lo, hi = _region(text, focus) if focus else (0, len(text))
+    spans = [(s + lo, e + lo, t) for s, e, t in matched_spans(text[lo:hi], weights)]
     start = _best_start(text, spans, weights, focus, max_chars)
     end = min(len(text), start + max_chars)
     # Move the cut points to word boundaries (never inside a word).
@@ -57,6 +60,21 @@ def make_snippet(
     shift = len(prefix) - start
     highlights = [(s + shift, e + shift) for s, e, _ in spans if s >= start and e <= end]
     return Snippet(prefix + body + suffix, highlights)
+
+
+FOCUS_MARGIN = 80
+
+
+def _region(text: str, focus: tuple[int, int]) -> tuple[int, int]:
+    """The focus range widened by a margin, extended to whole words."""
+    lo = max(0, focus[0] - FOCUS_MARGIN)
+    hi = min(len(text), focus[1] + FOCUS_MARGIN)
+    if lo > 0:
+        lo = text.rfind(" ", 0, lo) + 1
+    if hi < len(text):
+        space = text.find(" ", hi)
+        hi = len(text) if space < 0 else space
+    return lo, hi
 
 
 def _best_start(
