@@ -1,7 +1,7 @@
 """Per-user question limit: a sliding window, one polite warning per flood.
 
-    limiter = QuestionLimiter(per_minute=20)
-    verdict = limiter.check(user_id)   # "ok", "warn" (say "slow down" once) or "drop"
+limiter = QuestionLimiter(per_minute=20)
+verdict = limiter.check(user_id)   # "ok", "warn" (say "slow down" once) or "drop"
 """
 
 from __future__ import annotations

@@ -184,7 +184,8 @@ def _blocks(results: list[Result], first: int, limit: int) -> str | None:
         budgets[i] = min(sizes[i], available // (len(results) - k))  # fair share, shortest first
         available -= budgets[i]
     text = "\n\n".join(
-        f"<blockquote>{quote_html(r, b)}</blockquote>\n{s}" for r, b, s in zip(results, budgets, sources)
+        f"<blockquote>{quote_html(r, b)}</blockquote>\n{s}"
+        for r, b, s in zip(results, budgets, sources)
     )
     return text if tg_len(text) <= limit else None
 
@@ -245,8 +246,10 @@ def help_html(username: str, *, admin: bool = False) -> str:
         _esc(HELP),
         "",
         "<b>في محادثة خاصة:</b> اكتب سؤالك مباشرة.",
-        f"<b>في المجموعات:</b> اكتب <code>/ask سؤالك</code>، أو اذكرني ({bot}) في رسالتك، "
-        "أو ردّ على إحدى رسائلي. لا أقرأ غير ذلك.",
+        (
+            f"<b>في المجموعات:</b> اكتب <code>/ask سؤالك</code>، أو اذكرني ({bot}) في رسالتك، "
+            "أو ردّ على إحدى رسائلي. لا أقرأ غير ذلك."
+        ),
         f"<b>في القنوات:</b> إن كنت مشرفاً في القناة أجيب عن منشور يبدأ بـ /ask أو يذكرني ({bot}).",
         f"<b>في أي محادثة:</b> اكتب {bot} ثم سؤالك واختر فقرة لإرسالها.",
         "",
@@ -259,8 +262,10 @@ def help_html(username: str, *, admin: bool = False) -> str:
             "<b>للمشرفين:</b>",
             "/reindex — إعادة فهرسة مجلد الوثائق",
             "/stats — إحصاءات الفهرس والأسئلة",
-            "أرسل ملف ‎.txt أو ‎.md (UTF-8) في هذه المحادثة لإضافته إلى الوثائق؛ "
-            "ولاستبدال ملف موجود بالاسم نفسه اكتب في التعليق «استبدال».",
+            (
+                "أرسل ملف ‎.txt أو ‎.md (UTF-8) في هذه المحادثة لإضافته إلى الوثائق؛ "
+                "ولاستبدال ملف موجود بالاسم نفسه اكتب في التعليق «استبدال»."
+            ),
         ]
     return "\n".join(lines)
 
@@ -270,7 +275,8 @@ def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> s
     if not sources:
         return "لا توجد وثائق مفهرسة بعد."
     items = [
-        f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} ({s.paragraphs} فقرة)"
+        f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} "
+        f"({s.paragraphs} فقرة)"
         for s in sources
     ]
     return _lines_within([f"<b>الوثائق المفهرسة ({len(sources)}):</b>"], items, limit)
@@ -300,9 +306,14 @@ def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
     """The end of a reindex: files, passages, skipped files with reasons, seconds."""
     head = [
         f"<b>اكتملت إعادة الفهرسة</b> في {report.seconds:.1f} ثانية.",
-        f"الملفات: {len(report.indexed)} مفهرسة أو محدّثة، {report.unchanged} دون تغيير، "
-        f"{len(report.removed)} محذوفة.",
-        f"الفهرس الآن: {report.documents} وثيقة، {report.paragraphs} فقرة، {report.passages} مقطعاً.",
+        (
+            f"الملفات: {len(report.indexed)} مفهرسة أو محدّثة، {report.unchanged} دون تغيير، "
+            f"{len(report.removed)} محذوفة."
+        ),
+        (
+            f"الفهرس الآن: {report.documents} وثيقة، {report.paragraphs} فقرة، "
+            f"{report.passages} مقطعاً."
+        ),
     ]
     if report.rebuilt:
         head.append("(أعيد بناء الفهرس كاملاً.)")
@@ -310,7 +321,9 @@ def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
         head.append("لم يتغير شيء في المجموعة.")
     if not report.skipped:
         return "\n".join(head + ["الملفات المتخطاة: لا شيء."])
-    items = [f"• <code>{_esc(_short(p))}</code>: {_esc(skip_reason_ar(r))}" for p, r in report.skipped]
+    items = [
+        f"• <code>{_esc(_short(p))}</code>: {_esc(skip_reason_ar(r))}" for p, r in report.skipped
+    ]
     return _lines_within(head + [f"<b>الملفات المتخطاة ({len(report.skipped)}):</b>"], items, limit)
 
 
@@ -330,7 +343,8 @@ def upload_saved_html(name: str, replaced: bool, report: IndexReport) -> str:
     skipped = dict(report.skipped).get(name)
     if skipped is not None:
         return (
-            f"{action} <code>{_esc(name)}</code> لكن الفهرسة تخطته: {_esc(skip_reason_ar(skipped))}."
+            f"{action} <code>{_esc(name)}</code> لكن الفهرسة تخطته: "
+            f"{_esc(skip_reason_ar(skipped))}."
         )
     return (
         f"{action} <code>{_esc(name)}</code> وفهرسته.\n"

@@ -1,8 +1,8 @@
 """Question statistics since the bot started (in memory): count, no-answer share, latency.
 
-    stats = QuestionStats()
-    stats.record(0.012, answered=True)
-    stats.snapshot().p95
+stats = QuestionStats()
+stats.record(0.012, answered=True)
+stats.snapshot().p95
 """
 
 from __future__ import annotations

@@ -58,7 +58,14 @@ from bot.ratelimit import QuestionLimiter
 from bot.service import QAService
 from bot.settings import Settings
 from bot.stats import QuestionStats
-from bot.uploads import UploadError, check_content, check_name, check_size, save_upload, wants_replace
+from bot.uploads import (
+    UploadError,
+    check_content,
+    check_name,
+    check_size,
+    save_upload,
+    wants_replace,
+)
 from retrieval.search import Answer, Result
 from storage.indexer import IndexReport
 from storage.store import StoreError
@@ -144,7 +151,7 @@ def addressed_question(message: Message, username: str, bot_id: int) -> str | No
     if match:
         if match.group(1) and match.group(1).lower() != username.lower():
             return None
-        return text[match.end():].strip()
+        return text[match.end() :].strip()
     if username:
         mention = re.compile(rf"(?<!\w)@{re.escape(username)}(?!\w)", re.IGNORECASE)
         if mention.search(text):
@@ -160,7 +167,11 @@ def _allowed(update: Update, settings: Settings) -> bool:
     if not settings.allowed_chat_ids:
         return True
     chat, user = update.effective_chat, update.effective_user
-    if user is not None and user.id in settings.admin_ids and (chat is None or chat.type == ChatType.PRIVATE):
+    if (
+        user is not None
+        and user.id in settings.admin_ids
+        and (chat is None or chat.type == ChatType.PRIVATE)
+    ):
         return True
     if chat is not None:
         return chat.id in settings.allowed_chat_ids
@@ -177,19 +188,29 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     if _allowed(update, state.settings):
         return
-    log.info("update from a chat that is not allowed: %s", update.effective_chat and update.effective_chat.id)
+    log.info(
+        "update from a chat that is not allowed: %s",
+        update.effective_chat and update.effective_chat.id,
+    )
     if update.callback_query:
         await update.callback_query.answer(render.PRIVATE_BOT_TEXT, show_alert=True)
     elif update.inline_query:
         await update.inline_query.answer(
-            [], cache_time=300, button=InlineQueryResultsButton(render.PRIVATE_BOT_TEXT, start_parameter="private")
+            [],
+            cache_time=300,
+            button=InlineQueryResultsButton(render.PRIVATE_BOT_TEXT, start_parameter="private"),
         )
     elif update.effective_message and update.effective_chat:
         message, chat = update.effective_message, update.effective_chat
         addressed = chat.type == ChatType.PRIVATE or (message.text or "").startswith("/")
-        addressed = addressed or addressed_question(message, context.bot.username, context.bot.id) is not None
+        addressed = (
+            addressed
+            or addressed_question(message, context.bot.username, context.bot.id) is not None
+        )
         if addressed and state.limiter.check(("private", chat.id)) == "ok":
-            await message.reply_html(render.PRIVATE_BOT_HTML, do_quote=chat.type != ChatType.PRIVATE)
+            await message.reply_html(
+                render.PRIVATE_BOT_HTML, do_quote=chat.type != ChatType.PRIVATE
+            )
     raise ApplicationHandlerStop
 
 
@@ -255,7 +276,9 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     state.stats.record(seconds, answered=bool(answer.results))
     log.info(
         "question chat=%s latency=%.3fs results=%d%s",
-        chat.type, seconds, len(answer.results),
+        chat.type,
+        seconds,
+        len(answer.results),
         f" text={question!r}" if state.settings.log_questions else "",
     )
     await message.reply_html(
@@ -292,7 +315,9 @@ async def _search(state: BotState, question: str, top: int, offset: int) -> tupl
     return answer, time.perf_counter() - started
 
 
-def _keyboard(state: BotState, question: str, answer: Answer, offset: int) -> InlineKeyboardMarkup | None:
+def _keyboard(
+    state: BotState, question: str, answer: Answer, offset: int
+) -> InlineKeyboardMarkup | None:
     """«النص الكامل» per result and «المزيد» when there are more; data holds a short key."""
     if not answer.results:
         return None
@@ -331,7 +356,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         await query.answer()
         await context.bot.send_message(
-            chat_id, render.paragraph_to_html(saved.results[int(index)]),
+            chat_id,
+            render.paragraph_to_html(saved.results[int(index)]),
             reply_to_message_id=message.message_id,
         )
         return
@@ -342,10 +368,17 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await query.answer()
     answer, seconds = await _search(state, saved.question, state.settings.top_k, saved.next_offset)
-    log.info("more chat=%s latency=%.3fs results=%d", message.chat.type, seconds, len(answer.results))
-    text = render.answer_to_html(answer, offset=saved.next_offset) if answer.results else render.NO_MORE_TEXT
+    log.info(
+        "more chat=%s latency=%.3fs results=%d", message.chat.type, seconds, len(answer.results)
+    )
+    text = (
+        render.answer_to_html(answer, offset=saved.next_offset)
+        if answer.results
+        else render.NO_MORE_TEXT
+    )
     await context.bot.send_message(
-        chat_id, text,
+        chat_id,
+        text,
         reply_markup=_keyboard(state, saved.question, answer, saved.next_offset),
         reply_to_message_id=message.message_id,
     )
@@ -356,8 +389,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     text = query.query.strip()
     if not text:
-        await query.answer([], cache_time=300, button=InlineQueryResultsButton(
-            render.INLINE_NO_ANSWER_TEXT, start_parameter="help"))
+        await query.answer(
+            [],
+            cache_time=300,
+            button=InlineQueryResultsButton(render.INLINE_NO_ANSWER_TEXT, start_parameter="help"),
+        )
         return
     answer, seconds = await _search(_state(context), text, INLINE_RESULTS, 0)
     log.info("inline latency=%.3fs results=%d", seconds, len(answer.results))
@@ -372,24 +408,32 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         for i, r in enumerate(answer.results[:INLINE_RESULTS])
     ]
-    button_ = None if results else InlineQueryResultsButton(render.INLINE_NO_ANSWER_TEXT, start_parameter="help")
+    button_ = (
+        None
+        if results
+        else InlineQueryResultsButton(render.INLINE_NO_ANSWER_TEXT, start_parameter="help")
+    )
     await query.answer(results, cache_time=60, button=button_)
 
 
 # --- admins -------------------------------------------------------------------------------
 
 
-async def _refuse_non_admin(update: Update, state: BotState, text: str = render.ADMINS_ONLY_HTML) -> bool:
+async def _refuse_non_admin(
+    update: Update, state: BotState, text: str = render.ADMINS_ONLY_HTML
+) -> bool:
     """Reply with a polite refusal unless the sender is an admin; True when refused."""
     if _is_admin(update, state):
         return False
-    log.info("admin command refused for user %s", update.effective_user and update.effective_user.id)
+    log.info(
+        "admin command refused for user %s", update.effective_user and update.effective_user.id
+    )
     await update.effective_message.reply_html(text)
     return True
 
 
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reindex (admins): rebuild from CORPUS_DIR in a worker thread, editing one progress message."""
+    """/reindex (admins): rebuild from CORPUS_DIR in a thread, editing one progress message."""
     state = _state(context)
     if await _refuse_non_admin(update, state):
         return
@@ -461,12 +505,18 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
             data = bytes(await (await document.get_file()).download_as_bytearray())
         except TelegramError as exc:
-            log.warning("upload download failed: %s", redact(str(exc), state.settings.telegram_bot_token))
+            log.warning(
+                "upload download failed: %s", redact(str(exc), state.settings.telegram_bot_token)
+            )
             raise UploadError("download") from exc
         check_size(len(data), state.settings.max_upload_bytes)
         check_content(data)
         _, replaced = await asyncio.to_thread(
-            save_upload, state.service.corpus_dir, name, data, replace=wants_replace(message.caption)
+            save_upload,
+            state.service.corpus_dir,
+            name,
+            data,
+            replace=wants_replace(message.caption),
         )
         log.info("upload saved: %r (replaced=%s)", name, replaced)
         report = await asyncio.to_thread(state.service.reindex)
@@ -523,7 +573,10 @@ def configure_logging(token: str) -> None:
 def _describe(update: object) -> str:
     if isinstance(update, Update):
         chat = update.effective_chat
-        kind = next((k for k in ALLOWED_UPDATES + [Update.EDITED_MESSAGE] if getattr(update, k, None)), "update")
+        kind = next(
+            (k for k in ALLOWED_UPDATES + [Update.EDITED_MESSAGE] if getattr(update, k, None)),
+            "update",
+        )
         return f"{kind} {update.update_id}" + (f" ({chat.type})" if chat else "")
     return "polling" if update is None else type(update).__name__
 
@@ -544,12 +597,17 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(admin, note)
         except TelegramError as exc:
             log.warning("could not tell admin %s: %s", admin, redact(str(exc), token))
-    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
-        if update.effective_message and update.effective_chat.id not in state.settings.admin_ids:
-            try:
-                await update.effective_message.reply_html(render.UNEXPECTED_ERROR_HTML)
-            except TelegramError:
-                pass
+    if (
+        isinstance(update, Update)
+        and update.effective_message
+        and update.effective_chat
+        and update.effective_chat.type == ChatType.PRIVATE
+        and update.effective_chat.id not in state.settings.admin_ids
+    ):
+        try:
+            await update.effective_message.reply_html(render.UNEXPECTED_ERROR_HTML)
+        except TelegramError:
+            pass
 
 
 async def post_init(application: Application) -> None:
@@ -577,7 +635,13 @@ def build_application(
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                allow_sending_without_reply=True,  # the question may be deleted meanwhile
+            )
+        )
         .rate_limiter(AIORateLimiter())
         .concurrent_updates(True)
         .post_init(post_init)
@@ -610,7 +674,9 @@ def build_application(
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, private_question),
             MessageHandler(private & filters.COMMAND, unknown_command),
             MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, not_text),
-            MessageHandler(filters.ChatType.GROUPS & new & filters.TEXT & ~filters.COMMAND, group_message),
+            MessageHandler(
+                filters.ChatType.GROUPS & new & filters.TEXT & ~filters.COMMAND, group_message
+            ),
             MessageHandler(filters.UpdateType.CHANNEL_POST & filters.TEXT, channel_post),
             InlineQueryHandler(inline_query),
             CallbackQueryHandler(button),
@@ -636,11 +702,17 @@ def run_bot(settings: Settings, service: QAService) -> int:
     try:
         if settings.webhook_url:
             if not _webhooks_available():
-                log.error("WEBHOOK_URL is set but webhook support is not installed "
-                          "(pip install 'python-telegram-bot[webhooks]'); unset WEBHOOK_URL to poll")
+                log.error(
+                    "WEBHOOK_URL is set but webhook support is not installed "
+                    "(pip install 'python-telegram-bot[webhooks]'); unset WEBHOOK_URL to poll"
+                )
                 return 1
-            log.info("webhook mode: %s (listening on %s:%d)", settings.webhook_url,
-                     settings.webhook_listen, settings.webhook_port)
+            log.info(
+                "webhook mode: %s (listening on %s:%d)",
+                settings.webhook_url,
+                settings.webhook_listen,
+                settings.webhook_port,
+            )
             app.run_webhook(
                 listen=settings.webhook_listen,
                 port=settings.webhook_port,

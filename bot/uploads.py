@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import ClassVar
 
 from storage.indexer import SUFFIXES
 
@@ -27,7 +28,7 @@ _REPLACE_WORDS = re.compile(r"استبدال|استبدل|replace", re.IGNORECAS
 class UploadError(ValueError):
     """The upload is refused; `str()` is the reason, in Arabic, for the sender."""
 
-    MESSAGES = {
+    MESSAGES: ClassVar[dict[str, str]] = {
         "no_name": "الملف بلا اسم. أرسله مع اسم ينتهي بـ ‎.txt أو ‎.md.",
         "unsafe_name": "اسم الملف غير مقبول: استخدم حروفاً وأرقاماً ومسافات و - _ . فقط، "
         "بلا مسارات ولا «..» ولا نقطة في أوله.",
@@ -38,8 +39,8 @@ class UploadError(ValueError):
         "encoding": "الملف ليس بترميز UTF-8. احفظه بترميز UTF-8 ثم أعد إرساله.",
         "empty": "الملف فارغ.",
         "download": "تعذّر تنزيل الملف من تيليغرام. أعد إرساله بعد قليل.",
-        "exists": "يوجد في المجموعة ملف بالاسم «{name}». لاستبداله أعد إرساله مع التعليق «استبدال»، "
-        "أو غيّر اسمه.",
+        "exists": "يوجد في المجموعة ملف بالاسم «{name}». "
+        "لاستبداله أعد إرساله مع التعليق «استبدال»، أو غيّر اسمه.",
     }
 
     def __init__(self, code: str, **details: object):
