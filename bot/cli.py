@@ -53,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     _use_utf8()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "ask" and args.top is not None and not 1 <= args.top <= 50:
-        parser.error("--top must be between 1 and 50")
+    if args.command == "ask":  # usage errors before any (possibly long) indexing
+        if args.top is not None and not 1 <= args.top <= 50:
+            parser.error("--top must be between 1 and 50")
+        if args.question is None and not args.json:
+            parser.error("give a question, or use --json to read questions from stdin")
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -103,10 +106,7 @@ def cmd_index(service: QAService, corpus_dir: Path) -> int:
 
 def cmd_ask(service: QAService, question: str | None, top: int, as_json: bool) -> int:
     """`ask`: one question, or a JSON line per stdin line in batch mode."""
-    if question is None:
-        if not as_json:
-            print("error: give a question, or use --json to read questions from stdin", file=sys.stderr)
-            return 2
+    if question is None:  # batch mode (main() checked that --json is set)
         for line in sys.stdin:
             print(answer_to_json(service.ask(line.rstrip("\r\n"), top=top)), flush=True)
         return 0

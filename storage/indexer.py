@@ -33,6 +33,7 @@ from retrieval.passages import PASSAGES_VERSION, split_paragraphs, split_windows
 from storage.store import (
     ID_DTYPE,
     LENGTH_DTYPE,
+    BUSY_TIMEOUT_MS,
     SCHEMA_VERSION,
     TF_DTYPE,
     StoreError,
@@ -44,6 +45,7 @@ from storage.store import (
 
 SUFFIXES = (".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+WRITE_LOCK_WAIT_MS = 2000
 
 Progress = Callable[[str, int, int], None]
 
@@ -278,7 +280,10 @@ def _run(
     report: IndexReport,
 ) -> None:
     sources = scan(corpus_dir, report)
+    # Another index run holds the write lock: fail fast rather than queue behind it.
+    conn.execute(f"PRAGMA busy_timeout = {WRITE_LOCK_WAIT_MS}")
     conn.execute("BEGIN IMMEDIATE")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     try:
         reason = rebuild_reason(conn)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())

@@ -24,6 +24,7 @@ import sqlite_utils
 from retrieval.bm25 import BM25Params, CollectionStats
 
 SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 30_000  # readers wait out a checkpoint or a commit, never fail on one
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
@@ -126,7 +127,7 @@ def connect(path: Path | str) -> sqlite3.Connection:
     except OSError as exc:
         raise StoreError(f"cannot create the data folder {path.parent}: {exc.strerror}") from exc
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     # Let the WAL shrink back after a big index run has been checkpointed.

@@ -236,12 +236,6 @@ def test_wrong_usage_exits_2(indexed, argv):
     assert "question" in err or "invalid choice" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (minor): bot/cli.py main() runs _ensure_index before cmd_ask checks its "
-    "arguments, so `ask` without a question first builds a missing index (minutes on a "
-    "large collection) and only then reports the usage error",
-)
 def test_wrong_usage_is_reported_before_any_indexing(tmp_path):
     corpus, db = tmp_path / "corpus", tmp_path / "bot.sqlite3"
     shutil.copytree(SEEDS, corpus)

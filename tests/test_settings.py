@@ -43,6 +43,13 @@ def test_environment_wins_over_dotenv(tmp_path):
     assert settings.admin_ids == frozenset({1, 2})
 
 
+def test_empty_environment_variable_does_not_hide_dotenv(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("CORPUS_DIR=from_dotenv\n", encoding="utf-8")
+    settings = Settings.load(env={"CORPUS_DIR": "  "}, dotenv=dotenv)
+    assert settings.corpus_dir == Path("from_dotenv")
+
+
 def test_dotenv_alone(tmp_path):
     dotenv = _dotenv(tmp_path, "# comment\nCORPUS_DIR='docs folder'\nLOG_QUESTIONS=yes\n")
     settings = Settings.load(env={}, dotenv=dotenv)
