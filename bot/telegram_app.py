@@ -202,9 +202,14 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     elif update.effective_message and update.effective_chat:
         message, chat = update.effective_message, update.effective_chat
-        addressed = chat.type == ChatType.PRIVATE or (message.text or "").startswith("/")
+        command = re.match(r"^/\w+(?:@(\w+))?", message.text or "")
         addressed = (
-            addressed
+            chat.type == ChatType.PRIVATE
+            or (
+                command is not None
+                and (command.group(1) or context.bot.username).lower()
+                == context.bot.username.lower()
+            )
             or addressed_question(message, context.bot.username, context.bot.id) is not None
         )
         if addressed and state.limiter.check(("private", chat.id)) == "ok":

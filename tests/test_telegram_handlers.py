@@ -871,6 +871,7 @@ def test_webhook_without_tornado_fails_clearly(monkeypatch, caplog):
 async def test_outside_allowed_chats_the_bot_only_says_it_is_private(make_bot):
     bot = await make_bot(allowed_chat_ids=frozenset({-42}))
     await bot.send(bot.group(QUESTION))  # not addressed: silence
+    await bot.send(bot.group("/start@OtherBot"))
     assert bot.replies() == []
     update = bot.group(f"/ask {QUESTION}")
     await bot.send(update)
