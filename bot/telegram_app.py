@@ -691,14 +691,6 @@ def build_application(
     return app
 
 
-def _webhooks_available() -> bool:
-    try:
-        import tornado  # noqa: F401  (python-telegram-bot[webhooks])
-    except ImportError:
-        return False
-    return True
-
-
 def run_bot(settings: Settings, service: QAService) -> int:
     """Run until stopped (Ctrl+C / SIGTERM): a webhook when WEBHOOK_URL is set, else polling."""
     token = settings.check_token()
@@ -706,12 +698,6 @@ def run_bot(settings: Settings, service: QAService) -> int:
     app = build_application(settings, service)
     try:
         if settings.webhook_url:
-            if not _webhooks_available():
-                log.error(
-                    "WEBHOOK_URL is set but webhook support is not installed "
-                    "(pip install 'python-telegram-bot[webhooks]'); unset WEBHOOK_URL to poll"
-                )
-                return 1
             log.info(
                 "webhook mode: %s (listening on %s:%d)",
                 settings.webhook_url,

@@ -861,13 +861,6 @@ def test_base_urls_reach_the_bot():
     assert app.bot.base_file_url == f"http://127.0.0.1:8081/file/bot{TOKEN}"
 
 
-def test_webhook_without_tornado_fails_clearly(monkeypatch, caplog):
-    monkeypatch.setattr(telegram_app, "_webhooks_available", lambda: False)
-    settings = Settings(telegram_bot_token=TOKEN, webhook_url="https://example.org/hook")
-    assert telegram_app.run_bot(settings, QAService(":memory:", ".")) == 1
-    assert "WEBHOOK_URL" in caplog.text
-
-
 async def test_outside_allowed_chats_the_bot_only_says_it_is_private(make_bot):
     bot = await make_bot(allowed_chat_ids=frozenset({-42}))
     await bot.send(bot.group(QUESTION))  # not addressed: silence
