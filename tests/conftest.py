@@ -156,15 +156,3 @@ def shared_seed_store(shared_seed_db: Path):
     store = Store(shared_seed_db)
     yield store
     store.close()
-
-
-# --- Telegram Bot API emulator (tests/telegram_emulator.py) ---------------------------
-
-
-@pytest.fixture
-def telegram_emulator():
-    """A running Bot API emulator on 127.0.0.1 (a free port), stopped after the test."""
-    from tests.telegram_emulator import TelegramEmulator
-
-    with TelegramEmulator() as emulator:
-        yield emulator

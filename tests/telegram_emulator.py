@@ -1001,6 +1001,9 @@ class TelegramEmulator:
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(c.get("description", ""))) <= 256:
                 raise bad_request("command description must be 1-256 characters")
+        scope = p.get("scope") or {}
+        if "chat_id" in scope:
+            self._chat(scope["chat_id"])  # "chat not found" for a user who never opened the bot
         with self._lock:
             self.commands[_commands_key(p)] = [dict(c) for c in commands]
         return True
