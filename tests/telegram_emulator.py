@@ -113,6 +113,7 @@ class Call:
     ok: bool = True
     result: Any = None
     error: dict[str, Any] | None = None
+    injected: bool = False  # the answer was a fault injected by the test
     at: float = field(default_factory=time.time)
 
     @property
@@ -703,10 +704,10 @@ class TelegramEmulator:
         with self._lock:
             return [c for c in self._calls if method is None or c.method.lower() == method.lower()]
 
-    def errors(self) -> list[Call]:
-        """The calls that were answered with an error."""
+    def errors(self, *, include_injected: bool = False) -> list[Call]:
+        """The calls that were answered with an error (not counting injected faults)."""
         with self._lock:
-            return [c for c in self._calls if not c.ok]
+            return [c for c in self._calls if not c.ok and (include_injected or not c.injected)]
 
     def mark(self) -> int:
         """A cursor: pass it as `after` to wait only for calls made from now on."""
@@ -853,7 +854,8 @@ class TelegramEmulator:
         elif fault is not None:
             parameters = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
             error = BotAPIError(fault.error_code, fault.description, parameters)
-            return _json_response(self._record(name, params, error=error), fault.error_code)
+            body = self._record(name, params, error=error, injected=True)
+            return _json_response(body, fault.error_code)
         handler = self._methods.get(method.lower())
         if handler is None:
             return _json_response(self._record(name, params, error=BotAPIError(404, "Not Found")), 404)
@@ -869,13 +871,14 @@ class TelegramEmulator:
         return _json_response(self._record(name, params, result=result), 200)
 
     def _record(
-        self, method: str, params: dict[str, Any], *, result: Any = None, error: BotAPIError | None = None,
+        self, method: str, params: dict[str, Any], *, result: Any = None,
+        error: BotAPIError | None = None, injected: bool = False,
     ) -> dict[str, Any]:
         body = error.body() if error is not None else {"ok": True, "result": result}
         with self._calls_changed:
             self._calls.append(Call(
                 index=len(self._calls), method=method, params=params, ok=error is None,
-                result=result, error=body if error is not None else None,
+                result=result, error=body if error is not None else None, injected=injected,
             ))
             self._calls_changed.notify_all()
         return body

@@ -275,6 +275,7 @@ async def test_fault_injection(echo_app, telegram_emulator):
     with pytest.raises(TimedOut):
         await bot.send_chat_action(chat["id"], "typing", read_timeout=0.3)
     assert (await bot.send_message(chat["id"], "fine now")).text == "fine now"
+    assert not emu.errors() and len(emu.errors(include_injected=True)) == 2
 
 
 async def test_wrong_token_and_unknown_method(telegram_emulator):
