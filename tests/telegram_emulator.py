@@ -39,6 +39,7 @@ import hashlib
 import itertools
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -1390,7 +1391,7 @@ def _json_default(value: Any) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve the emulator in the foreground until Ctrl-C."""
+    """Serve the emulator in the foreground until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m tests.telegram_emulator", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
@@ -1401,10 +1402,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Bot API emulator for @{emulator.bot_username} at {emulator.base_url} "
           f"(calls: {emulator.url}/_emulator/calls, inject: POST {emulator.url}/_emulator/update)",
           flush=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
         emulator.stop()
 
