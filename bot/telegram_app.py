@@ -77,6 +77,7 @@ PROGRESS_EDIT_SECONDS = 1.5
 #: Answers whose buttons still work (older ones get a polite "press expired").
 BUTTON_MEMORY = 2000
 INLINE_RESULTS = 10
+FLOOD_RETRIES = 3
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.INLINE_QUERY, Update.CALLBACK_QUERY]
 
 _ASK = re.compile(r"^/ask(?:@(\w+))?(?=\s|$)", re.IGNORECASE)
@@ -647,7 +648,8 @@ def build_application(
                 allow_sending_without_reply=True,  # the question may be deleted meanwhile
             )
         )
-        .rate_limiter(AIORateLimiter())
+        # Wait out Telegram's 429 retry_after and send again instead of losing the answer.
+        .rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
         .concurrent_updates(True)
         .post_init(post_init)
     )

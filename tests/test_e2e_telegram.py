@@ -454,12 +454,6 @@ def test_a_failing_update_is_reported_to_the_admins_and_the_bot_goes_on(e2e: E2E
     _assert_answer(e2e.ask_private(user, chat, QUESTION))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: bot/telegram_app.py builds AIORateLimiter() with max_retries=0, so a 429 "
-    "(retry_after) from Telegram raises RetryAfter in the handler and the answer is lost; "
-    "AIORateLimiter(max_retries=...) would wait retry_after and send it",
-)
 def test_an_answer_hit_by_a_flood_limit_is_sent_after_retry_after(e2e: E2E):
     user, chat = e2e.private_user("مستعجل")
     mark = e2e.emu.mark()
