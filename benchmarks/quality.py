@@ -390,14 +390,11 @@ def run_benchmark(
         for qa_set in sets:
             folder = work / "sets" / set_slug(qa_set.name)
             write_files(folder, qa_set.files)
-            engines: list[Engine] = [
-                ProjectEngine(store_path(out, set_slug(qa_set.name)), folder, params, min_coverage)
-            ]
-            if baselines:
-                engines += _baselines(folder)
-            for engine in engines:
+            db = store_path(out, set_slug(qa_set.name))
+            for make in _engines(db, folder, params, min_coverage, baselines):
+                engine = make()
                 log(f"{qa_set.name} alone — {engine.label}")
-                evaluate(run, "per set", engine, [qa_set], offtopic)
+                evaluate(run, f"{qa_set.name} alone", engine, [qa_set], offtopic)
                 engine.close()
     else:
         folder = work / "pool"
@@ -405,10 +402,8 @@ def run_benchmark(
         files = (item for qa_set in sets for item in qa_set.files.items())
         written = write_files(folder, _chain(files, saudinewsnet_articles(corpus_dir)))
         log(f"  {len(written)} files")
-        engines = [ProjectEngine(store_path(out, "pool"), folder, params, min_coverage)]
-        if baselines:
-            engines += _baselines(folder)
-        for engine in engines:
+        for make in _engines(store_path(out, "pool"), folder, params, min_coverage, baselines):
+            engine = make()
             log(f"pooled — {engine.label}")
             evaluate(run, "pooled", engine, sets, offtopic)
             engine.close()
@@ -435,12 +430,18 @@ def _chain(*iterables: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
         yield from iterable
 
 
-def _baselines(folder: Path) -> list[Engine]:
-    return [
-        RankBM25Engine(folder, "whitespace", 1.5, 0.75),
-        RankBM25Engine(folder, "analyzer", 1.5, 0.75),
-        RankBM25Engine(folder, "analyzer", DEFAULT_K1, DEFAULT_B),
-    ]
+def _engines(
+    db: Path, folder: Path, params: BM25Params, min_coverage: float, baselines: bool
+) -> list[Callable[[], Engine]]:
+    """Engine factories: each is built only when its turn comes, so one is in memory at a time."""
+    makers: list[Callable[[], Engine]] = [lambda: ProjectEngine(db, folder, params, min_coverage)]
+    if baselines:
+        makers += [
+            lambda: RankBM25Engine(folder, "whitespace", 1.5, 0.75),
+            lambda: RankBM25Engine(folder, "analyzer", 1.5, 0.75),
+            lambda: RankBM25Engine(folder, "analyzer", params.k1, params.b),
+        ]
+    return makers
 
 
 # --------------------------------------------------------------------------- output
@@ -472,6 +473,35 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+SWEEP_THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.22, 0.24, 0.25, 0.26, 0.28, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+
+
+def sweep_table(run: Run, thresholds: Sequence[float] = SWEEP_THRESHOLDS) -> str:
+    """No-answer shares and R@1 had the coverage threshold been t (from a run with threshold 0).
+
+    A question gets "no answer" at threshold t exactly when its best passage covers
+    less than t of its idf mass, so one run without the rule gives every threshold.
+    """
+    groups: dict[str, list[dict]] = {}
+    for key, outcomes in run.details.items():
+        setting, engine, questions = key.split("|") if key.count("|") == 2 else ("", "", "")
+        if engine.startswith("project"):
+            groups[f"{questions} ({setting})"] = outcomes
+    names = list(groups)
+    header = "| min coverage | " + " | ".join(f"no answer {n}" for n in names)
+    header += " | " + " | ".join(f"R@1 {n}" for n in names if not n.startswith("off-topic")) + " |"
+    lines = [header, "|" + "---|" * (1 + len(names) + sum(not n.startswith("off-topic") for n in names))]
+    for t in thresholds:
+        cells = [f"{t:g}"]
+        cells += [_fmt(sum(o["coverage"] < t for o in groups[n]) / max(1, len(groups[n]))) for n in names]
+        cells += [
+            _fmt(sum(o["rank"] == 1 and o["coverage"] >= t for o in groups[n]) / max(1, len(groups[n])))
+            for n in names if not n.startswith("off-topic")
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.quality",
@@ -491,6 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--b", type=float, default=DEFAULT_B, help=f"BM25 b (default {DEFAULT_B})")
     parser.add_argument("--min-coverage", type=float, default=DEFAULT_MIN_COVERAGE,
                         help=f"no-answer threshold (default {DEFAULT_MIN_COVERAGE})")
+    parser.add_argument("--sweep", action="store_true",
+                        help="run without the no-answer rule and print what each threshold would give")
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
     parser.add_argument("--offtopic", type=Path, default=OFFTOPIC_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--seeds-dir", type=Path, default=SEEDS_DIR, help=argparse.SUPPRESS)
@@ -510,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             pooled=args.pooled,
             baselines=args.baselines,
             params=BM25Params(args.k1, args.b, DEFAULT_EPSILON),
-            min_coverage=args.min_coverage,
+            min_coverage=0.0 if args.sweep else args.min_coverage,
             limit=args.limit,
             seeds_dir=args.seeds_dir,
             offtopic_file=args.offtopic,
@@ -528,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
     )
     print(markdown_table(run.rows))
+    if args.sweep:
+        print("\nNo-answer rule (coverage of the question's idf mass by the best passage):\n")
+        print(sweep_table(run))
     print(f"\n`{command.strip()}` ({time.perf_counter() - started:.0f} s)")
     args.out.mkdir(parents=True, exist_ok=True)
     name = "quality-pooled.json" if args.pooled else "quality.json"

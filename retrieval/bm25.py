@@ -17,7 +17,7 @@ import numpy as np
 
 #: Defaults picked by measurement on the pooled benchmark (see README).
 DEFAULT_K1 = 0.9
-DEFAULT_B = 0.4
+DEFAULT_B = 0.2
 DEFAULT_EPSILON = 0.25
 
 
