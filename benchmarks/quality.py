@@ -1,7 +1,7 @@
 """Paragraph-retrieval quality on XQuAD-ar and ARCD, per set and pooled with SaudiNewsNet.
 
     python -m benchmarks.quality [--eval-dir ../shared/eval] [--corpus-dir ../shared/corpus]
-                                 [--pooled] [--baselines] [--out benchmarks/out]
+                                 [--pooled] [--baselines] [--sweep] [--out benchmarks/out]
 
 Protocol (issue 2, "Quality, measured"): every distinct context paragraph of XQuAD-ar
 and ARCD is written as its own file; a store is built with the project's indexer and
@@ -20,7 +20,14 @@ only re-scores (a changed k1/b only recomputes the index statistics).
 
 Baselines (`--baselines`): rank-bm25's `BM25Okapi` itself over the same files (one
 document per non-empty line, a file scores its best line), whitespace tokens with
-rank-bm25's defaults (k1 1.5, b 0.75), and the project's analyzer with the defaults.
+rank-bm25's defaults (k1 1.5, b 0.75), and the project's analyzer with rank-bm25's
+defaults and with the project's k1/b.
+
+No-answer rule (`--sweep`): the run is made without the rule, and a second table shows,
+for a range of coverage thresholds, the share of XQuAD-ar / ARCD / off-topic questions
+that would get "no answer" and the R@1 that would remain.
+
+Exit status: 0 when measured, 3 (with a message, no traceback) when the data is missing.
 """
 
 from __future__ import annotations
@@ -41,8 +48,8 @@ import numpy as np
 from benchmarks.common import (
     ROOT,
     DataMissing,
-    Question,
     QASet,
+    Question,
     check_dir,
     load_qa_sets,
     load_seeds_dev,
@@ -584,7 +591,7 @@ def _row_json(row: Row) -> dict:
     }
 
 
-__all__ = ["main", "run_benchmark", "markdown_table", "RankBM25Engine", "judge"]
+__all__ = ["RankBM25Engine", "judge", "main", "markdown_table", "run_benchmark"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -97,7 +97,7 @@ def test_missing_data_folder_exits_cleanly_with_a_message(tmp_path: Path) -> Non
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.quality", "--eval-dir", str(tmp_path / "nope"),
          "--out", str(tmp_path / "out")],
-        cwd=ROOT, capture_output=True, text=True, encoding="utf-8",
+        check=False, cwd=ROOT, capture_output=True, text=True, encoding="utf-8",
     )
     assert proc.returncode == EXIT_NO_DATA
     assert "benchmark data missing" in proc.stderr
@@ -160,3 +160,16 @@ def test_offtopic_file_has_at_least_30_questions() -> None:
     questions = offtopic_questions()
     assert len(questions) >= 30
     assert len({q.text for q in questions}) == len(questions)
+
+
+def test_sweep_prints_the_no_answer_table(eval_dir: Path, tmp_path: Path, capsys) -> None:
+    status = quality.main(["--eval-dir", str(eval_dir), "--out", str(tmp_path / "out"), "--sweep"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "| min coverage |" in out
+    sweep = out[out.index("| min coverage |"):].splitlines()
+    header = sweep[0]
+    assert "no answer XQuAD-ar (XQuAD-ar alone)" in header and "no answer off-topic (ARCD alone)" in header
+    assert len(sweep) >= 2 + len(quality.SWEEP_THRESHOLDS)
+    # Threshold 0 refuses nothing.
+    assert set(sweep[2].split("|")[2:6]) == {" 0.000 "}
