@@ -12,7 +12,10 @@ Scores of the passages returned are the full BM25Okapi scores.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -123,23 +126,57 @@ def rank_paragraphs(
     items.sort(key=lambda item: (-item[0], item[1]))
     remaining = np.cumsum([item[0] for item in items][::-1])[::-1]  # bound of terms j..end
     k = want + 1  # one more than asked, to know whether more exist
-    ids = np.empty(0, np.int64)
-    scores = np.empty(0)
-    collecting = True
-    for j, (_, _, count, p, weight) in enumerate(items):
-        if collecting and j > 0 and len(ids) >= k:
-            collecting = remaining[j] >= _kth_paragraph_score(ids, scores, snap.paragraph_of, k)
-        if collecting:
-            contribution = term_scores(weight, p.tfs, snap.lengths[p.ids], avgdl, params)
-            if count > 1:
-                contribution = contribution * count
-            ids, scores = _merge([ids, p.ids], [scores, contribution])
-        else:
-            pos = np.searchsorted(p.ids, ids)
-            pos[pos == len(p.ids)] = 0
-            hit = p.ids[pos] == ids
-            contribution = term_scores(
-                weight, p.tfs[pos[hit]], snap.lengths[ids[hit]], avgdl, params
-            )
-            scores[hit] += contribution * count if count > 1 else contribution
-    return top_paragraphs(ids, scores, snap.paragraph_of, want)
+    with _DENSE.use(len(snap.lengths)) as (acc, seen):
+        parts: list[np.ndarray] = []  # the collected passages, each once
+        try:
+            ids = np.empty(0, np.int64)
+            collecting = True
+            for j, (_, _, count, p, weight) in enumerate(items):
+                if collecting and j > 0 and len(ids) >= k:
+                    theta = _kth_paragraph_score(ids, acc[ids], snap.paragraph_of, k)
+                    collecting = remaining[j] >= theta
+                if collecting:
+                    new = p.ids[~seen[p.ids]]
+                    seen[new] = True
+                    parts.append(new)
+                    ids = np.concatenate(parts).astype(np.int64)
+                    hits, tfs = p.ids, p.tfs
+                elif len(ids) * 16 < len(p.ids):  # few passages to look up: binary search
+                    pos = np.searchsorted(p.ids, ids)
+                    pos[pos == len(p.ids)] = 0
+                    found = p.ids[pos] == ids
+                    hits, tfs = ids[found], p.tfs[pos[found]]
+                else:  # many: one pass over the postings with the membership mask
+                    found = seen[p.ids]
+                    hits, tfs = p.ids[found], p.tfs[found]
+                contribution = term_scores(weight, tfs, snap.lengths[hits], avgdl, params)
+                acc[hits] += contribution * count if count > 1 else contribution
+            return top_paragraphs(ids, acc[ids], snap.paragraph_of, want)
+        finally:
+            for part in parts:  # leave the arrays zeroed for the next search
+                acc[part] = 0.0
+                seen[part] = False
+
+
+class _DenseArrays:
+    """A score accumulator and a membership mask over all passage ids, reused by searches.
+
+    Adding a term's contributions is then one indexed add (a term's passage ids are
+    distinct), with no sorting; only the passages touched are reset afterwards.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._acc = np.zeros(0)
+        self._seen = np.zeros(0, bool)
+
+    @contextmanager
+    def use(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        with self._lock:
+            if len(self._acc) < size:
+                self._acc = np.zeros(size)
+                self._seen = np.zeros(size, bool)
+            yield self._acc, self._seen
+
+
+_DENSE = _DenseArrays()
