@@ -43,15 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("out_dir", type=Path, help="folder to write the articles to")
     parser.add_argument(
-        "--corpus-dir", type=Path, default=DEFAULT_CORPUS_DIR,
+        "--corpus-dir",
+        type=Path,
+        default=DEFAULT_CORPUS_DIR,
         help="folder holding saudinewsnet/*.zip (default ../shared/corpus)",
     )
     args = parser.parse_args(argv)
     try:
         count = write_articles(args.out_dir, args.corpus_dir)
     except DataMissing as exc:
-        print(f"error: {exc} (SaudiNewsNet is read from ../shared/corpus/; pass --corpus-dir)",
-              file=sys.stderr)
+        print(
+            f"error: {exc} (SaudiNewsNet is read from ../shared/corpus/; pass --corpus-dir)",
+            file=sys.stderr,
+        )
         return 2
     print(f"{count} articles in {args.out_dir}")
     return 0

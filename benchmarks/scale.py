@@ -100,8 +100,12 @@ def run_measured(
         out.seek(0)
         err.seek(0)
         return Measured(
-            started_at, seconds, usage.ru_maxrss / 1024, proc.returncode,
-            out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+            started_at,
+            seconds,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
         )
 
 
@@ -141,7 +145,9 @@ class EngineResult:
 
     @property
     def mean_ms(self) -> float:
-        return sum(self.latencies_ms) / len(self.latencies_ms) if self.latencies_ms else float("nan")
+        return (
+            sum(self.latencies_ms) / len(self.latencies_ms) if self.latencies_ms else float("nan")
+        )
 
 
 def load_questions(path: Path) -> list[str]:
@@ -201,7 +207,17 @@ def engine_available(engine: str) -> str | None:
 
 
 def _worker_cmd(action: str, engine: str, db: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "benchmarks.scale", "_worker", action, engine, "--db", str(db), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "benchmarks.scale",
+        "_worker",
+        action,
+        engine,
+        "--db",
+        str(db),
+        *extra,
+    ]
 
 
 def prepare_engine(engine: str, db: Path, rebuild: bool) -> str | None:
@@ -221,7 +237,9 @@ def run_engine(
 ) -> EngineResult:
     """Run one engine in its own process and collect its measurements."""
     if engine == "cli":
-        return run_cli(db, load_questions(questions_file)[:limit] if limit else load_questions(questions_file))
+        return run_cli(
+            db, load_questions(questions_file)[:limit] if limit else load_questions(questions_file)
+        )
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         result_path = Path(tmp, "result.json")
         extra = ["--questions", str(questions_file), "--result", str(result_path)]
@@ -248,8 +266,15 @@ def run_cli(db: Path, questions: list[str]) -> EngineResult:
     with tempfile.TemporaryFile() as err:
         started_at = time.time()
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env, cwd=ROOT,
-            text=True, encoding="utf-8", bufsize=1,
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+            cwd=ROOT,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
         )
         assert proc.stdin is not None and proc.stdout is not None
 
@@ -264,6 +289,7 @@ def run_cli(db: Path, questions: list[str]) -> EngineResult:
             def write() -> None:
                 proc.stdin.write("".join(q + "\n" for q in lines))
                 proc.stdin.flush()
+
             thread = threading.Thread(target=write, daemon=True)
             thread.start()
             return thread
@@ -301,7 +327,10 @@ def run_cli(db: Path, questions: list[str]) -> EngineResult:
         latencies_ms=latencies,
         start_s=first_answer_at - started_at,
         peak_rss_mb=usage.ru_maxrss / 1024,
-        notes=[f"{total / len(questions):.2f} ms per question (total/n)", f"answered {answered}/{len(questions)}"],
+        notes=[
+            f"{total / len(questions):.2f} ms per question (total/n)",
+            f"answered {answered}/{len(questions)}",
+        ],
     )
 
 
@@ -345,8 +374,10 @@ def render_table(results: list[EngineResult]) -> str:
         ratios = ["–"] * 4
         if base is not None:
             ratios = [
-                _ratio(p50, base.percentile(50)), _ratio(p95, base.percentile(95)),
-                _ratio(r.start_s, base.start_s), _ratio(r.peak_rss_mb, base.peak_rss_mb),
+                _ratio(p50, base.percentile(50)),
+                _ratio(p95, base.percentile(95)),
+                _ratio(r.start_s, base.start_s),
+                _ratio(r.peak_rss_mb, base.peak_rss_mb),
             ]
         digits = 2 if p95 < 100 else 0
         rows.append(
@@ -371,7 +402,9 @@ def _parse_engines(text: str) -> list[str]:
     engines = [e.strip() for e in text.split(",") if e.strip()]
     unknown = [e for e in engines if e not in ENGINES]
     if unknown or not engines:
-        raise argparse.ArgumentTypeError(f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown engine(s) {unknown}; choose from {','.join(ENGINES)}"
+        )
     return engines
 
 
@@ -382,21 +415,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--corpus", type=Path, required=True, help="collection folder to index")
     parser.add_argument(
-        "--db", type=Path, default=None,
+        "--db",
+        type=Path,
+        default=None,
         help="store to build (replaced; default benchmarks/out/<corpus name>.sqlite3)",
     )
-    parser.add_argument("--questions", type=Path, default=DEFAULT_QUESTIONS, help="one question a line")
     parser.add_argument(
-        "--engines", type=_parse_engines, default=list(DEFAULT_ENGINES),
+        "--questions", type=Path, default=DEFAULT_QUESTIONS, help="one question a line"
+    )
+    parser.add_argument(
+        "--engines",
+        type=_parse_engines,
+        default=list(DEFAULT_ENGINES),
         help=f"comma-separated, from {','.join(ENGINES)} (default all)",
     )
-    parser.add_argument("--parity", type=int, default=50, help="questions checked for parity (default 50)")
     parser.add_argument(
-        "--limit-questions", type=_parse_limits, default={},
+        "--parity", type=int, default=50, help="questions checked for parity (default 50)"
+    )
+    parser.add_argument(
+        "--limit-questions",
+        type=_parse_limits,
+        default={},
         help="ENGINE=N[,ENGINE=N]: slow engines answer only the first N questions (said in the table)",
     )
-    parser.add_argument("--skip-index", action="store_true", help="reuse the store at --db as it is")
-    parser.add_argument("--output", type=Path, default=None, help="also write the report to this file")
+    parser.add_argument(
+        "--skip-index", action="store_true", help="reuse the store at --db as it is"
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="also write the report to this file"
+    )
     return parser
 
 
@@ -669,7 +716,8 @@ class _Fts5:
         data = _StoreTokens(db)
         conn = sqlite3.connect(path)
         conn.execute(
-            "CREATE VIRTUAL TABLE passages USING fts5(body, tokenize='unicode61 remove_diacritics 0')"
+            "CREATE VIRTUAL TABLE passages USING fts5"
+            "(body, tokenize='unicode61 remove_diacritics 0')"
         )
         conn.executemany(
             "INSERT INTO passages (rowid, body) VALUES (?, ?)",
@@ -715,6 +763,18 @@ def worker_main(argv: list[str]) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--parity", type=int, default=0)
     args = parser.parse_args(argv)
+    from storage.indexer import needs_rebuild
+
+    # Every engine must see the tokens the store was built with: a change to the
+    # analyzer or the passage splitter since indexing would compare different things.
+    reason = needs_rebuild(args.db)
+    if reason is not None:
+        print(
+            f"error: the store {args.db} does not match the code ({reason}); "
+            "it changed since the index was built: run the benchmark again",
+            file=sys.stderr,
+        )
+        return 3
     if args.action == "build":
         {"bm25s": _Bm25s, "fts5": _Fts5}[args.engine].build(args.db)
         return 0
@@ -737,12 +797,14 @@ def worker_main(argv: list[str]) -> int:
     if args.engine == "ours":
         notes.append(f"answered {answered}/{len(questions)}")
     args.result.write_text(
-        json.dumps({
-            "first_answer_at": first_answer_at,
-            "latencies_ms": latencies,
-            "parity": parity,
-            "notes": notes,
-        }),
+        json.dumps(
+            {
+                "first_answer_at": first_answer_at,
+                "latencies_ms": latencies,
+                "parity": parity,
+                "notes": notes,
+            }
+        ),
         encoding="utf-8",
     )
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -12,30 +13,48 @@ from benchmarks import generate_corpus, saudinewsnet, scale
 from retrieval.passages import split_paragraphs
 
 ARTICLES = [
-    ("الحوثيون يقصفون عدن", [
-        "قصفت الميليشيات الحوثية أحياء مدينة عدن بالصواريخ، وأدى القصف إلى مقتل مدنيين.",
-        "وقالت المقاومة الشعبية إنها استعادت مطار عدن الدولي بعد معارك عنيفة، وإن قوات التحالف قدمت الدعم الجوي.",
-    ]),
-    ("أسعار النفط تواصل التراجع", [
-        "تراجعت أسعار النفط في الأسواق العالمية، وبلغ سعر برميل خام برنت 49 دولاراً.",
-        "وقال محللون إن عودة النفط الإيراني إلى الأسواق ستزيد المعروض، وإن منظمة أوبك لن تخفض الإنتاج.",
-    ]),
-    ("الهلال يواجه النصر في لندن", [
-        "يلتقي الهلال والنصر في مباراة كأس السوبر السعودي على ملعب لوفتس رود في لندن.",
-        "وانتقد الأمير طلال بن بدر قرار نقل المباراة إلى لندن، وقال إن الفائدة الاقتصادية ستعود لدولة أخرى.",
-    ]),
-    ("وزارة الصحة تعلن إصابات جديدة بكورونا", [
-        "أعلنت وزارة الصحة تسجيل إصابات جديدة بفيروس كورونا في الرياض، وأكدت أن المرضى يتلقون العلاج.",
-        "ودعت الوزارة إلى غسل اليدين وتجنب مخالطة الإبل المصابة، وقالت إن الوقاية هي الحل الأفضل.",
-    ]),
-    ("استعدادات موسم الحج", [
-        "بدأت وزارة الحج استعداداتها لاستقبال الحجاج القادمين من الخارج، ووفرت المخيمات في مشعر منى.",
-        "وأوضحت الوزارة أن الحج دون تصريح ممنوع، وأن الحملات الوهمية ستعاقب بغرامات كبيرة.",
-    ]),
-    ("افتتاح العام الدراسي", [
-        "يعود الطلاب والطالبات إلى المدارس مع بداية العام الدراسي الجديد، وأعلنت وزارة التعليم جاهزية المباني.",
-        "وقال وزير التعليم إن المناهج الجديدة ستطبق في المرحلة الابتدائية، وإن المعلمين تلقوا التدريب اللازم.",
-    ]),
+    (
+        "الحوثيون يقصفون عدن",
+        [
+            "قصفت الميليشيات الحوثية أحياء مدينة عدن بالصواريخ، وأدى القصف إلى مقتل مدنيين.",
+            "وقالت المقاومة الشعبية إنها استعادت مطار عدن الدولي بعد معارك عنيفة، وإن قوات التحالف قدمت الدعم الجوي.",
+        ],
+    ),
+    (
+        "أسعار النفط تواصل التراجع",
+        [
+            "تراجعت أسعار النفط في الأسواق العالمية، وبلغ سعر برميل خام برنت 49 دولاراً.",
+            "وقال محللون إن عودة النفط الإيراني إلى الأسواق ستزيد المعروض، وإن منظمة أوبك لن تخفض الإنتاج.",
+        ],
+    ),
+    (
+        "الهلال يواجه النصر في لندن",
+        [
+            "يلتقي الهلال والنصر في مباراة كأس السوبر السعودي على ملعب لوفتس رود في لندن.",
+            "وانتقد الأمير طلال بن بدر قرار نقل المباراة إلى لندن، وقال إن الفائدة الاقتصادية ستعود لدولة أخرى.",
+        ],
+    ),
+    (
+        "وزارة الصحة تعلن إصابات جديدة بكورونا",
+        [
+            "أعلنت وزارة الصحة تسجيل إصابات جديدة بفيروس كورونا في الرياض، وأكدت أن المرضى يتلقون العلاج.",
+            "ودعت الوزارة إلى غسل اليدين وتجنب مخالطة الإبل المصابة، وقالت إن الوقاية هي الحل الأفضل.",
+        ],
+    ),
+    (
+        "استعدادات موسم الحج",
+        [
+            "بدأت وزارة الحج استعداداتها لاستقبال الحجاج القادمين من الخارج، ووفرت المخيمات في مشعر منى.",
+            "وأوضحت الوزارة أن الحج دون تصريح ممنوع، وأن الحملات الوهمية ستعاقب بغرامات كبيرة.",
+        ],
+    ),
+    (
+        "افتتاح العام الدراسي",
+        [
+            "يعود الطلاب والطالبات إلى المدارس مع بداية العام الدراسي الجديد، وأعلنت وزارة التعليم جاهزية المباني.",
+            "وقال وزير التعليم إن المناهج الجديدة ستطبق في المرحلة الابتدائية، وإن المعلمين تلقوا التدريب اللازم.",
+        ],
+    ),
     ("", [""]),  # an article without content is left out
 ]
 
@@ -55,8 +74,14 @@ def fake_corpus(tmp_path: Path) -> Path:
     folder = tmp_path / "shared-corpus" / "saudinewsnet"
     folder.mkdir(parents=True)
     articles = [
-        {"source": "test", "url": f"http://example.invalid/{i}", "date_extracted": "2015-07-21",
-         "title": title, "author": "", "content": "\n ".join(lines)}
+        {
+            "source": "test",
+            "url": f"http://example.invalid/{i}",
+            "date_extracted": "2015-07-21",
+            "title": title,
+            "author": "",
+            "content": "\n ".join(lines),
+        }
         for i, (title, lines) in enumerate(ARTICLES)
     ]
     with zipfile.ZipFile(folder / "2015-07-21.zip", "w") as archive:
@@ -86,7 +111,8 @@ def test_generated_corpus_is_deterministic_and_counts_paragraphs(tmp_path: Path,
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.txt"))
     assert files_a == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.txt"))
     assert all(
-        (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes() for rel in files_a
+        (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+        for rel in files_a
     )
     assert _paragraphs(tmp_path / "a") == 50  # the indexer sees exactly that many
     # A second run replaces its own output; a folder it did not make is refused.
@@ -100,22 +126,43 @@ def test_generated_corpus_is_deterministic_and_counts_paragraphs(tmp_path: Path,
 
 def test_scale_smoke_run_with_parity(tmp_path: Path, fake_corpus: Path):
     corpus = tmp_path / "gen"
-    assert generate_corpus.main(
-        [str(corpus), "--paragraphs", "50", "--corpus-dir", str(fake_corpus)]
-    ) == 0
+    assert (
+        generate_corpus.main([str(corpus), "--paragraphs", "50", "--corpus-dir", str(fake_corpus)])
+        == 0
+    )
     questions = tmp_path / "questions.txt"
     questions.write_text("\n".join(QUESTIONS) + "\n", encoding="utf-8")
     report = tmp_path / "report.md"
-    status = scale.main([
-        "--corpus", str(corpus), "--db", str(tmp_path / "store.sqlite3"),
-        "--questions", str(questions), "--engines", "ours,rank-bm25", "--parity", "5",
-        "--output", str(report),
-    ])
+    status = scale.main(
+        [
+            "--corpus",
+            str(corpus),
+            "--db",
+            str(tmp_path / "store.sqlite3"),
+            "--questions",
+            str(questions),
+            "--engines",
+            "ours,rank-bm25",
+            "--parity",
+            "5",
+            "--output",
+            str(report),
+        ]
+    )
     text = report.read_text(encoding="utf-8")
     assert status == 0, text
     assert "| ours | 6 |" in text and "| rank-bm25 | 6 |" in text
     assert "50 paragraphs" in text
     assert "paragraph top-10 5/5 pass, passage top-10 5/5 pass" in text
+
+    # A store built by other code (here: another analyzer) is refused, not compared.
+    db = tmp_path / "store.sqlite3"
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE meta SET value = 'older' WHERE key = 'analyzer_version'")
+    conn.commit()
+    conn.close()
+    argv = ["serve", "ours", "--db", str(db), "--questions", str(questions), "--result", "-"]
+    assert scale.worker_main(argv) == 3
 
 
 @pytest.mark.parametrize(
