@@ -43,9 +43,9 @@ class Settings:
         values: dict[str, str] = {}
         if dotenv is not None and Path(dotenv).is_file():
             values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
-        # The environment wins, except that an empty variable (say `CORPUS_DIR=` in a
-        # compose file) does not hide the value written in .env.
-        values.update({k: v for k, v in (os.environ if env is None else env).items() if v.strip()})
+        # The environment wins, also when a variable is set but empty (empty = default):
+        # `TELEGRAM_BOT_TOKEN= python -m bot` opens the console whatever .env says.
+        values.update(os.environ if env is None else env)
         return cls.from_values(values)
 
     @classmethod

@@ -43,11 +43,12 @@ def test_environment_wins_over_dotenv(tmp_path):
     assert settings.admin_ids == frozenset({1, 2})
 
 
-def test_empty_environment_variable_does_not_hide_dotenv(tmp_path):
+def test_empty_environment_variable_wins_and_means_the_default(tmp_path):
     dotenv = tmp_path / ".env"
-    dotenv.write_text("CORPUS_DIR=from_dotenv\n", encoding="utf-8")
-    settings = Settings.load(env={"CORPUS_DIR": "  "}, dotenv=dotenv)
-    assert settings.corpus_dir == Path("from_dotenv")
+    dotenv.write_text("CORPUS_DIR=from_dotenv\nTELEGRAM_BOT_TOKEN=123:abc\n", encoding="utf-8")
+    settings = Settings.load(env={"CORPUS_DIR": "", "TELEGRAM_BOT_TOKEN": ""}, dotenv=dotenv)
+    assert settings.corpus_dir == Path("seeds")
+    assert not settings.telegram_enabled
 
 
 def test_dotenv_alone(tmp_path):
