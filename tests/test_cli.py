@@ -28,6 +28,7 @@ def run_bot(
     db: Path,
     stdin: str | bytes | None = None,
     io_encoding: str = "utf-8",
+    **settings: str,
 ):
     """Run `python -m bot ARGS` from the repository root with its own collection and store.
 
@@ -41,6 +42,7 @@ def run_bot(
         TELEGRAM_BOT_TOKEN="",  # set but empty: wins over any .env in the repository
         PYTHONIOENCODING=io_encoding,
     )
+    env.update(settings)
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     done = subprocess.run(
@@ -288,3 +290,22 @@ def test_health(tmp_path, indexed):
     assert code != 0
     assert "no index" in out.decode("utf-8")
     assert not (tmp_path / "missing.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "12345:short"}, "TELEGRAM_BOT_TOKEN is malformed"),
+        ({"TELEGRAM_BOT_TOKEN": "123456:" + "a" * 35, "ADMIN_IDS": "abc"}, "ADMIN_IDS"),
+        ({"QUESTIONS_PER_MINUTE": "many"}, "QUESTIONS_PER_MINUTE"),
+    ],
+)
+def test_run_refuses_missing_or_malformed_settings_clearly(indexed, settings, named):
+    corpus, db = indexed
+    code, out, err = run_bot("run", corpus=corpus, db=db, **settings)
+    assert code == 1
+    assert named in err
+    assert "Traceback" not in err
+    token = settings.get("TELEGRAM_BOT_TOKEN", "")
+    assert not token or token.partition(":")[2] not in err  # never echo the secret
