@@ -25,6 +25,20 @@ HELP = (
 )
 BOLD, RESET = "\033[1m", "\033[0m"
 
+PARAGRAPHS = ("فقرة واحدة", "فقرتان", "فقرات", "فقرة")
+DOCUMENTS = ("وثيقة واحدة", "وثيقتان", "وثائق", "وثيقة")
+PASSAGES = ("مقطع واحد", "مقطعان", "مقاطع", "مقطعاً")
+
+
+def count_ar(n: int, forms: tuple[str, str, str, str]) -> str:
+    """A count with the noun form Arabic grammar asks for: 1, 2, 3–10, and 0 or 11+."""
+    one, two, few, many = forms
+    if n == 1:
+        return one
+    if n == 2:
+        return two
+    return f"{n} {few if 3 <= n <= 10 else many}"
+
 
 def highlighted(
     result: Result, start_mark: str, end_mark: str, escape: Callable[[str], str] = str
@@ -66,7 +80,7 @@ def sources_to_console(sources: list[SourceInfo]) -> str:
     if not sources:
         return "لا توجد وثائق مفهرسة بعد."
     lines = [f"الوثائق المفهرسة ({len(sources)}):"]
-    lines += [f"• {s.path} — {s.title} ({s.paragraphs} فقرة)" for s in sources]
+    lines += [f"• {s.path} — {s.title} ({count_ar(s.paragraphs, PARAGRAPHS)})" for s in sources]
     return "\n".join(lines)
 
 
@@ -276,7 +290,7 @@ def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> s
         return "لا توجد وثائق مفهرسة بعد."
     items = [
         f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} "
-        f"({s.paragraphs} فقرة)"
+        f"({count_ar(s.paragraphs, PARAGRAPHS)})"
         for s in sources
     ]
     return _lines_within([f"<b>الوثائق المفهرسة ({len(sources)}):</b>"], items, limit)
@@ -311,8 +325,8 @@ def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
             f"{len(report.removed)} محذوفة."
         ),
         (
-            f"الفهرس الآن: {report.documents} وثيقة، {report.paragraphs} فقرة، "
-            f"{report.passages} مقطعاً."
+            f"الفهرس الآن: {count_ar(report.documents, DOCUMENTS)}، "
+            f"{count_ar(report.paragraphs, PARAGRAPHS)}، {count_ar(report.passages, PASSAGES)}."
         ),
     ]
     if report.rebuilt:
@@ -348,7 +362,8 @@ def upload_saved_html(name: str, replaced: bool, report: IndexReport) -> str:
         )
     return (
         f"{action} <code>{_esc(name)}</code> وفهرسته.\n"
-        f"الفهرس الآن: {report.documents} وثيقة، {report.passages} مقطعاً."
+        f"الفهرس الآن: {count_ar(report.documents, DOCUMENTS)}، "
+        f"{count_ar(report.passages, PASSAGES)}."
     )
 
 

@@ -609,7 +609,7 @@ async def test_reindex_by_admin_edits_one_message_into_the_report(bot: Bot, seed
     assert edits and all(e["message_id"] == edits[-1]["message_id"] for e in edits)
     report = check_html(edits[-1]["text"])
     assert "اكتملت إعادة الفهرسة" in report and "ثانية" in report
-    assert "1 مفهرسة" in report and "6 وثيقة" in report and "مقطعاً" in report
+    assert "1 مفهرسة" in report and "6 وثائق" in report and "60 مقطعاً" in report
     assert "bad.txt" in report and "ليس بترميز UTF-8" in report
     assert "new.md" in {s.path for s in bot.service.sources()}
 
@@ -702,7 +702,7 @@ async def test_admin_upload_is_saved_and_indexed(bot: Bot, seed_dir: Path):
     await bot.send(bot.document("تقرير الخط.txt", content.encode()))
     assert (seed_dir / "تقرير الخط.txt").read_text(encoding="utf-8") == content
     final = bot.request.sent("editMessageText")[-1]
-    assert "حفظت الملف" in check_html(final["text"]) and "6 وثيقة" in final["text"]
+    assert "حفظت الملف" in check_html(final["text"]) and "6 وثائق" in final["text"]
     await bot.send(bot.private("معرض الخط العربي في الدوحة"))
     assert "تقرير الخط.txt" in bot.replies()[-1]["text"]
 

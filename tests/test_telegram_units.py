@@ -119,7 +119,7 @@ def test_report_lists_skipped_files_with_arabic_reasons():
     text = render.report_to_html(report)
     plain = check_html(text)
     assert "1.2 ثانية" in plain or "1.3 ثانية" in plain
-    assert "3 وثيقة" in plain and "12 مقطعاً" in plain and "الملفات المتخطاة (305)" in plain
+    assert "3 وثائق" in plain and "12 مقطعاً" in plain and "الملفات المتخطاة (305)" in plain
     assert "كبير جداً (30000000 بايت، والحد 20971520)" in plain
     assert (
         "ليس بترميز UTF-8 (عند البايت 3)" in plain and "فارغ" in plain and "something new" in plain
@@ -238,3 +238,11 @@ def test_env_example_documents_every_setting_and_leaves_the_token_empty():
     settings = Settings.load(env={}, dotenv=ROOT / ".env.example")
     assert not settings.telegram_enabled and settings.questions_per_minute == 20
     assert settings.max_upload_bytes == 2 * 1024 * 1024 and settings.webhook_port == 8443
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(1, "فقرة واحدة"), (2, "فقرتان"), (3, "3 فقرات"), (10, "10 فقرات"), (11, "11 فقرة"), (0, "0 فقرة")],
+)
+def test_counts_use_the_arabic_noun_forms(n, expected):
+    assert render.count_ar(n, render.PARAGRAPHS) == expected
