@@ -309,3 +309,12 @@ def test_run_refuses_missing_or_malformed_settings_clearly(indexed, settings, na
     assert "Traceback" not in err
     token = settings.get("TELEGRAM_BOT_TOKEN", "")
     assert not token or token.partition(":")[2] not in err  # never echo the secret
+
+
+def test_no_command_without_a_token_opens_the_console_chat(indexed):
+    corpus, db = indexed
+    code, out, err = run_bot(corpus=corpus, db=db, stdin="متى تبدأ زيارة لافروف؟\n/quit\n")
+    assert code == 0, err
+    text = out.decode("utf-8")
+    assert "اكتب سؤالك" in text  # the chat's greeting
+    assert "001_29605565af34d15c.txt" in text and "11 يوليو" in text
