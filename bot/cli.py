@@ -11,7 +11,6 @@ from pathlib import Path
 from bot.render import HELP, answer_to_console, answer_to_json, sources_to_console
 from bot.service import QAService
 from bot.settings import Settings, SettingsError
-from storage.indexer import IndexReport
 from storage.store import StoreError
 
 log = logging.getLogger("bot")
@@ -86,15 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _print_report(report: IndexReport) -> None:
-    print(report.summary(), file=sys.stderr)
-
-
 def _ensure_index(service: QAService, *, keep_collection: bool = False) -> None:
     """Index first when the store is missing or stale (the service logs why)."""
     report = service.ensure_index(keep_collection=keep_collection)
     if report is not None:
-        _print_report(report)
+        print(report.summary(), file=sys.stderr)
 
 
 def cmd_index(service: QAService, corpus_dir: Path) -> int:

@@ -154,7 +154,7 @@ class Searcher:
             if not ranked:
                 return answer
             weights = _term_weights(terms, snap, postings)
-            answer.coverage = _coverage(ranked[0][0], weights, postings) if ranked else 0.0
+            answer.coverage = _coverage(ranked[0][0], weights, postings)
             if answer.coverage < self.min_coverage:
                 answer.has_more = False
                 return answer

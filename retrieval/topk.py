@@ -6,7 +6,8 @@ Passages are collected from the postings of each term while a passage containing
 none of the terms so far could still reach the k-th best paragraph score seen so
 far. Once the bounds of the remaining terms add up to less than that score, a new
 passage cannot enter the top k, and the remaining (common, long) postings are only
-looked up for the passages already collected (binary search), not scanned.
+looked up for the passages already collected — by binary search when they are few,
+by one masked pass otherwise — instead of being scored in full.
 Scores of the passages returned are the full BM25Okapi scores.
 """
 
@@ -39,13 +40,7 @@ def score_terms(terms: list[str], snap: Any, postings: dict[str, Any]) -> tuple[
         parts_scores.append(contribution * count if count > 1 else contribution)
     if not parts_ids:
         return np.empty(0, np.int64), np.empty(0)
-    return _merge(parts_ids, parts_scores)
-
-
-def _merge(parts_ids: list[np.ndarray], parts_scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Sum scores of equal ids: (unique ids ascending, summed scores)."""
-    all_ids = np.concatenate(parts_ids)
-    unique_ids, inverse = np.unique(all_ids, return_inverse=True)
+    unique_ids, inverse = np.unique(np.concatenate(parts_ids), return_inverse=True)
     scores = np.bincount(inverse, weights=np.concatenate(parts_scores))
     return unique_ids.astype(np.int64), scores
 

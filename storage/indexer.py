@@ -289,9 +289,9 @@ def _run(
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if reason is None and meta.get("corpus_dir") != report.corpus_dir:
             reason = f"collection folder changed ({meta.get('corpus_dir')} → {report.corpus_dir})"
-        params_changed = meta.get("k1") != repr(params.k1) or meta.get("b") != repr(
-            params.b
-        ) or meta.get("epsilon") != repr(params.epsilon)
+        params_changed = (meta.get("k1"), meta.get("b"), meta.get("epsilon")) != (
+            repr(params.k1), repr(params.b), repr(params.epsilon)
+        )
         if reason is not None:
             report.rebuilt = reason if meta else None
             # Drop rather than empty: a schema change may have changed the tables.
@@ -421,18 +421,22 @@ def _apply(
     for i, (term, new_ids, new_tfs) in enumerate(added.postings()):
         if i % 5000 == 0:
             _notify(progress, "postings", i, len(added.term_ids))
-        old = stored and conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
-        if not old:
+        old = _stored_postings(conn, term) if stored else None
+        if old is None:
             write(term, new_ids, new_tfs)
             continue
         ids, tfs = _without(old, removed_ids.pop(term, None))
         # New passage ids are larger than every existing one: appending keeps order.
         write(term, np.concatenate([ids, new_ids]), np.concatenate([tfs, new_tfs]))
     for term, gone in removed_ids.items():
-        old = conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
+        old = _stored_postings(conn, term)
         if old is not None:
             write(term, *_without(old, gone))
     return arrays
+
+
+def _stored_postings(conn: sqlite3.Connection, term: str) -> tuple[bytes, bytes] | None:
+    return conn.execute("SELECT ids, tfs FROM terms WHERE term = ?", (term,)).fetchone()
 
 
 def _without(row: tuple[bytes, bytes], gone: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
