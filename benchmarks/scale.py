@@ -88,25 +88,70 @@ class Measured:
 def run_measured(
     cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> Measured:
-    """Run `cmd` to the end; its own peak RSS comes from wait4 (not every child's maximum)."""
+    """Run `cmd` to the end; peak RSS is its own (wait4) or, if larger, its process tree's."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started_at, t0 = time.time(), time.perf_counter()
         proc = subprocess.Popen(
             list(cmd), stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
         )
+        tree_peak = _TreePeak(proc.pid)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
+        tree_peak.stop()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         return Measured(
             started_at,
             seconds,
-            usage.ru_maxrss / 1024,
+            max(usage.ru_maxrss / 1024, tree_peak.mb),
             proc.returncode,
             out.read().decode("utf-8", "replace"),
             err.read().decode("utf-8", "replace"),
         )
+
+
+class _TreePeak(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants (the index workers)."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every, self.mb = pid, every, 0.0
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(self.every):
+            self.mb = max(self.mb, _tree_rss_kb(self.pid) / 1024)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Summed VmRSS of `root` and its descendants, from /proc (0 where there is none)."""
+    parent, rss = {}, {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = dict(
+                line.split(":", 1) for line in (entry / "status").read_text().splitlines()
+            )
+        except (OSError, ValueError):
+            continue
+        pid = int(entry.name)
+        parent[pid] = int(fields.get("PPid", "0"))
+        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
+    total = 0
+    for pid in rss:
+        walk = pid
+        while walk and walk != root:
+            walk = parent.get(walk, 0)
+        if walk == root:
+            total += rss[pid]
+    return total
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -579,7 +624,7 @@ class _StoreTokens:
     def __init__(self, db: Path):
         import numpy as np
 
-        from storage.indexer import _passage_terms
+        from storage.analysis import passage_terms
         from storage.store import Store
 
         started = time.perf_counter()
@@ -594,7 +639,7 @@ class _StoreTokens:
                 )
                 for pid, start, end, heading, text in rows:
                     ids.append(pid)
-                    tokens.append(_passage_terms(heading, text[start:end]))
+                    tokens.append(passage_terms(heading, text[start:end]))
         finally:
             store.close()
         self.params = snap.params

@@ -135,6 +135,15 @@ def analyze(text: str) -> list[str]:
     return out
 
 
+def word_runs(text: str) -> list[str]:
+    """The raw runs of word characters of `text`; `analyze` maps each one independently.
+
+    So `analyze(text)` equals the concatenated `analyze(run)` of these runs — which
+    lets the indexer cache whole runs.
+    """
+    return _SPAN_RE.findall(text)
+
+
 def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     """Return (start, end, term or None) for every token of the original `text`.
 

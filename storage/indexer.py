@@ -12,7 +12,6 @@ in one transaction: the new generation appears at once or not at all.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import tempfile
@@ -21,15 +20,22 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import repeat
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.analyzer import ANALYZER_VERSION, analyze
+from retrieval.analyzer import ANALYZER_VERSION
 from retrieval.bm25 import BM25Params, idf_sum
-from retrieval.passages import PASSAGES_VERSION, split_paragraphs, split_windows
+from retrieval.passages import PASSAGES_VERSION
+from storage.analysis import (
+    SkippedFile,
+    SourceFile,
+    analyze_files,
+    default_workers,
+    load,
+    passage_terms,
+)
 from storage.store import (
     ID_DTYPE,
     LENGTH_DTYPE,
@@ -96,27 +102,10 @@ class IndexReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class _SourceFile:
-    rel: str
-    path: Path
-    size: int
-    mtime_ns: int
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    rel: str
-    size: int
-    mtime_ns: int
-    sha256: str
-    text: str
-
-
-def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
+def scan(corpus_dir: Path, report: IndexReport) -> list[SourceFile]:
     """Every candidate file under `corpus_dir`, sorted; symlinks leaving it are skipped."""
     root = corpus_dir.resolve()
-    found: list[_SourceFile] = []
+    found: list[SourceFile] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -136,36 +125,8 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
                 report.skipped.append((rel, "not a regular file"))
                 continue
             stat = real.stat()
-            found.append(_SourceFile(rel, real, stat.st_size, stat.st_mtime_ns))
+            found.append(SourceFile(rel, real, stat.st_size, stat.st_mtime_ns))
     return found
-
-
-def load(source: _SourceFile, max_bytes: int) -> _Loaded | str:
-    """Read and check one file; return it, or the reason it is skipped."""
-    if source.size > max_bytes:
-        return f"too large ({source.size} bytes, limit {max_bytes})"
-    try:
-        data = source.path.read_bytes()
-    except OSError as exc:
-        return f"unreadable ({exc.strerror or exc})"
-    if len(data) > max_bytes:
-        return f"too large ({len(data)} bytes, limit {max_bytes})"
-    if b"\x00" in data:
-        return "binary file"
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte {exc.start})"
-    if not text.strip():
-        return "empty"
-    return _Loaded(source.rel, len(data), source.mtime_ns, hashlib.sha256(data).hexdigest(), text)
-
-
-def _title(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line.strip()[:200]
-    return ""
 
 
 def rebuild_reason(conn: sqlite3.Connection) -> str | None:
@@ -239,8 +200,12 @@ def index_collection(
     params: BM25Params | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IndexReport:
-    """Make `corpus_dir` the collection of the store at `db_path` and bring it up to date."""
+    """Make `corpus_dir` the collection of the store at `db_path` and bring it up to date.
+
+    Large runs analyse files in `workers` processes (default: the usable CPUs, at most 4).
+    """
     started = time.perf_counter()
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
@@ -253,7 +218,7 @@ def index_collection(
         raise explain(exc, db_path) from exc
     try:
         create_schema(conn)
-        _run(conn, corpus_dir, params, max_file_bytes, progress, report)
+        _run(conn, corpus_dir, params, max_file_bytes, progress, report, workers or default_workers())
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise IndexBusyError("another index run is in progress") from exc
@@ -278,6 +243,7 @@ def _run(
     max_file_bytes: int,
     progress: Progress | None,
     report: IndexReport,
+    workers: int,
 ) -> None:
     sources = scan(corpus_dir, report)
     # Another index run holds the write lock: fail fast rather than queue behind it.
@@ -302,7 +268,7 @@ def _run(
             row[0]: row[1:]
             for row in conn.execute("SELECT path, id, sha256, size, mtime_ns FROM documents")
         }
-        to_add: list[_SourceFile] = []  # read again when indexed: memory stays bounded
+        to_add: list[SourceFile] = []  # read again when indexed: memory stays bounded
         to_remove: list[int] = []
         seen: set[str] = set()
         for i, source in enumerate(sources):
@@ -333,7 +299,7 @@ def _run(
                 to_remove.append(old[0])
                 report.removed.append(rel)
         if to_add or to_remove or reason is not None or params_changed:
-            arrays = _apply(conn, to_add, to_remove, max_file_bytes, progress, report)
+            arrays = _apply(conn, to_add, to_remove, max_file_bytes, progress, report, workers)
             _finish(conn, params, report, arrays)
         _fill_counts(conn, report)
         conn.execute("COMMIT")
@@ -344,11 +310,12 @@ def _run(
 
 def _apply(
     conn: sqlite3.Connection,
-    to_add: list[_SourceFile],
+    to_add: list[SourceFile],
     to_remove: list[int],
     max_file_bytes: int,
     progress: Progress | None,
     report: IndexReport,
+    workers: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Delete removed documents, insert new ones and merge the postings of touched terms.
 
@@ -362,7 +329,7 @@ def _apply(
             (doc_id,),
         ).fetchall()
         for passage_id, start, end, heading, text in rows:
-            for term in set(_passage_terms(heading, text[start:end])):
+            for term in set(passage_terms(heading, text[start:end])):
                 removed_ids[term].append(passage_id)
         conn.execute(
             "DELETE FROM passages WHERE paragraph_id IN "
@@ -379,33 +346,29 @@ def _apply(
     )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     docs, paragraph_rows, passage_rows = [], [], []
-    for i, source in enumerate(to_add):
+    for i, doc in enumerate(analyze_files(to_add, max_file_bytes, workers)):
         _notify(progress, "indexing", i, len(to_add))
-        doc = load(source, max_file_bytes)
-        if isinstance(doc, str):
-            report.skipped.append((source.rel, doc))
+        if isinstance(doc, SkippedFile):
+            report.skipped.append((doc.rel, doc.reason))
             continue
-        report.indexed.append(source.rel)
-        paragraphs = split_paragraphs(doc.text)
-        doc_passages = 0
-        for paragraph in paragraphs:
-            paragraph_rows.append(
-                (next_paragraph, next_doc, paragraph.number, paragraph.heading, paragraph.text)
-            )
-            for window in split_windows(paragraph.text):
-                terms = _passage_terms(paragraph.heading, paragraph.text[window.start : window.end])
-                passage_rows.append(
-                    (next_passage, next_paragraph, window.start, window.end, len(terms))
-                )
-                added.add(next_passage, terms)
-                next_passage += 1
-                doc_passages += 1
-            next_paragraph += 1
+        report.indexed.append(doc.rel)
+        paragraph_rows += [
+            (next_paragraph + k, next_doc, number, heading, text)
+            for k, (number, heading, text) in enumerate(doc.paragraphs)
+        ]
+        passage_rows += [
+            (next_passage + k, next_paragraph + p, start, end, length)
+            for k, ((p, start, end), length) in enumerate(zip(doc.windows, doc.lengths))
+        ]
+        passage_ids = np.arange(next_passage, next_passage + len(doc.windows), dtype=ID_DTYPE)
+        added.add_file(doc.producer, doc.new_words, doc.tokens, np.repeat(passage_ids, np.frombuffer(doc.lengths, np.uint32)))
         docs.append(
-            (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, _title(doc.text), now,
-             len(paragraphs), doc_passages)
+            (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
+             len(doc.paragraphs), len(doc.windows))
         )
         next_doc += 1
+        next_paragraph += len(doc.paragraphs)
+        next_passage += len(doc.windows)
         if len(passage_rows) >= 20_000:
             _insert_rows(conn, docs, paragraph_rows, passage_rows)
             docs, paragraph_rows, passage_rows = [], [], []
@@ -484,7 +447,7 @@ def _insert_rows(
 
 
 class _PostingsBuilder:
-    """Collects the terms of new passages and turns them into sorted postings.
+    """Collects the tokens of new passages and turns them into sorted postings.
 
     Tokens are buffered as (term id, passage id) pairs; every `run_tokens` tokens the
     buffer is sorted with numpy into a run of postings and spilled to a temporary
@@ -495,24 +458,33 @@ class _PostingsBuilder:
     def __init__(self, run_tokens: int = 8_000_000) -> None:
         self.term_ids: dict[str, int] = {}
         self.run_tokens = run_tokens
-        self._terms = array("I")
-        self._passages = array("I")
+        self._producer_ids: dict[int, np.ndarray] = {}  # producer's word id → term id
+        self._buffered = 0
+        self._terms: list[np.ndarray] = []
+        self._passages: list[np.ndarray] = []
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._runs: list[Path] = []
 
-    def add(self, passage_id: int, terms: list[str]) -> None:
-        """Record the tokens of one passage."""
+    def add_file(
+        self, producer: int, new_words: list[str], tokens: array, passage_ids: np.ndarray
+    ) -> None:
+        """Record a file's tokens (ids in `producer`'s vocabulary) and their passage ids."""
         ids = self.term_ids
-        self._terms.extend([ids.setdefault(t, len(ids)) for t in terms])
-        self._passages.extend(repeat(passage_id, len(terms)))
-        if len(self._terms) >= self.run_tokens:
+        known = self._producer_ids.get(producer, np.zeros(0, np.uint32))
+        if new_words:
+            fresh = np.fromiter((ids.setdefault(w, len(ids)) for w in new_words), np.uint32)
+            known = self._producer_ids[producer] = np.concatenate([known, fresh])
+        self._terms.append(known[np.frombuffer(tokens, np.uint32)])
+        self._passages.append(passage_ids.astype(np.uint32, copy=False))
+        self._buffered += len(tokens)
+        if self._buffered >= self.run_tokens:
             self._spill()
 
     def _sorted_run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The buffer as (term id, passage id, tf) sorted by term then passage; empties it."""
-        keys = np.frombuffer(self._terms, np.uint32).astype(np.uint64) << np.uint64(32)
-        keys |= np.frombuffer(self._passages, np.uint32).astype(np.uint64)
-        self._terms, self._passages = array("I"), array("I")
+        keys = np.concatenate(self._terms).astype(np.uint64) << np.uint64(32)
+        keys |= np.concatenate(self._passages).astype(np.uint64)
+        self._terms, self._passages, self._buffered = [], [], 0
         keys, counts = np.unique(keys, return_counts=True)
         terms = (keys >> np.uint64(32)).astype(np.uint32)
         passages = (keys & np.uint64(0xFFFFFFFF)).astype(ID_DTYPE)
@@ -529,12 +501,12 @@ class _PostingsBuilder:
         """(term, passage ids ascending, term frequencies) for every term seen."""
         runs = []
         if self._runs:
-            if len(self._terms):
+            if self._buffered:
                 self._spill()
             for path in self._runs:
                 with np.load(path) as run:
                     runs.append((run["arr_0"], run["arr_1"], run["arr_2"]))
-        elif len(self._terms):
+        elif self._buffered:
             runs.append(self._sorted_run())
         n_terms = len(self.term_ids)
         bounds = [np.searchsorted(t, np.arange(n_terms + 1, dtype=np.uint32)) for t, _, _ in runs]
@@ -552,11 +524,6 @@ class _PostingsBuilder:
         finally:
             if self._tmp is not None:
                 self._tmp.cleanup()
-
-
-def _passage_terms(heading: str, text: str) -> list[str]:
-    """The tokens a passage is scored on: its heading's, then its own."""
-    return analyze(heading) + analyze(text) if heading else analyze(text)
 
 
 def _write_meta(conn: sqlite3.Connection, values: dict[str, object]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import storage.indexer as indexer
+import storage.analysis as analysis
 from bot.service import QAService
 from retrieval.analyzer import analyze
 from retrieval.search import Searcher
@@ -82,7 +83,7 @@ def _meta(db: Path) -> dict[str, str]:
 
 def _fail_on_call(monkeypatch, n: int, exc: BaseException | None = None):
     """Make split_paragraphs raise on its n-th call (the n-th file read)."""
-    real = indexer.split_paragraphs
+    real = analysis.split_paragraphs
     calls = []
 
     def failing(text):
@@ -91,7 +92,7 @@ def _fail_on_call(monkeypatch, n: int, exc: BaseException | None = None):
             raise exc or RuntimeError("disk on fire")
         return real(text)
 
-    monkeypatch.setattr(indexer, "split_paragraphs", failing)
+    monkeypatch.setattr(analysis, "split_paragraphs", failing)
     return calls
 
 
@@ -401,14 +402,15 @@ def test_an_index_run_that_fails_halfway_leaves_the_old_index_answering(
 
 KILL_SCRIPT = """
 import os, signal, sys
+import storage.analysis as analysis
 import storage.indexer as ix
-real, calls = ix.split_paragraphs, []
+real, calls = analysis.split_paragraphs, []
 def killed(text):
     calls.append(1)
     if len(calls) == 3:
         os.kill(os.getpid(), signal.SIGKILL)
     return real(text)
-ix.split_paragraphs = killed
+analysis.split_paragraphs = killed
 ix.index_collection(sys.argv[1], sys.argv[2])
 """
 
@@ -447,7 +449,7 @@ def test_a_reader_opened_before_a_reindex_answers_during_and_after_it(
         (seed_dir / "new.txt").write_text("كلمةفريدة في ملف جديد.\n" + GOOD, encoding="utf-8")
         (seed_dir / "000_83998fafb468cc7d.txt").unlink()
 
-        real = indexer.split_paragraphs
+        real = analysis.split_paragraphs
         during = []
 
         def split_and_ask(text):
@@ -455,7 +457,7 @@ def test_a_reader_opened_before_a_reindex_answers_during_and_after_it(
             during.append(([searcher.search(q).to_json() for q in QUESTIONS], store.generation()))
             return real(text)
 
-        monkeypatch.setattr(indexer, "split_paragraphs", split_and_ask)
+        monkeypatch.setattr(analysis, "split_paragraphs", split_and_ask)
         report = index_collection(seed_db, seed_dir)
         assert report.indexed == ["new.txt"]
         assert during and all(d == (before, generation) for d in during)

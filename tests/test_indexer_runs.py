@@ -1,10 +1,12 @@
 """Postings built in spilled runs equal postings built in memory."""
 
+from array import array
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from storage import indexer
+from storage import analysis, indexer
 from storage.indexer import index_collection
 from storage.store import Store
 
@@ -47,8 +49,63 @@ def test_spilled_runs_give_the_same_postings(tmp_path, seed_dir, monkeypatch):
 @pytest.mark.parametrize("run_tokens", [1, 7, 10_000_000])
 def test_postings_are_sorted_with_exact_tfs(run_tokens):
     builder = indexer._PostingsBuilder(run_tokens=run_tokens)
-    builder.add(1, ["a", "b", "a"])
-    builder.add(2, ["b"])
-    builder.add(5, ["a", "c", "a", "a"])
+    _add(builder, 1, ["a", "b", "a"])
+    _add(builder, 2, ["b"])
+    _add(builder, 5, ["a", "c", "a", "a"])
     got = {t: (ids.tolist(), tfs.tolist()) for t, ids, tfs in builder.postings()}
     assert got == {"a": ([1, 5], [2, 3]), "b": ([1, 2], [1, 1]), "c": ([5], [1])}
+
+
+def _add(builder: indexer._PostingsBuilder, passage_id: int, terms: list[str]) -> None:
+    """Feed one passage the way the indexer does: ids in a producer's vocabulary."""
+    vocabulary = dict.fromkeys(builder.term_ids)
+    new_words = [t for t in dict.fromkeys(terms) if t not in vocabulary]
+    order = {t: i for i, t in enumerate([*vocabulary, *new_words])}
+    tokens = array("I", [order[t] for t in terms])
+    builder.add_file(1, new_words, tokens, np.full(len(terms), passage_id, np.uint32))
+
+
+def _rows(db: Path) -> dict[str, list[tuple]]:
+    store = Store(db)
+    try:
+        return {
+            table: store.conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+            for table in ("paragraphs", "passages", "arrays")
+        } | {
+            "documents": store.conn.execute(
+                "SELECT id, path, sha256, title, paragraphs, passages FROM documents ORDER BY 1"
+            ).fetchall(),
+            "meta": store.conn.execute(
+                "SELECT * FROM meta WHERE key NOT IN ('built_at', 'corpus_dir') ORDER BY 1"
+            ).fetchall(),
+        }
+    finally:
+        store.close()
+
+
+def test_worker_processes_build_exactly_the_serial_index(tmp_path, seed_dir, monkeypatch):
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i, path in enumerate(sorted(seed_dir.iterdir()) * 3):  # 15 files, shared words
+        (corpus / f"{i:02}-{path.name}").write_bytes(path.read_bytes())
+    (corpus / "bad.txt").write_bytes(b"\xff\xfe not utf-8")
+
+    serial = tmp_path / "serial.sqlite3"
+    serial_report = index_collection(serial, corpus, workers=1)
+
+    monkeypatch.setattr(analysis, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(analysis, "BATCH_FILES", 2)  # 8 tasks over 2 vocabularies
+    started = []
+    real_pool = analysis.ProcessPoolExecutor
+    monkeypatch.setattr(
+        analysis, "ProcessPoolExecutor", lambda **kw: started.append(kw) or real_pool(**kw)
+    )
+    parallel = tmp_path / "parallel.sqlite3"
+    parallel_report = index_collection(parallel, corpus, workers=2)
+
+    assert started and started[0]["max_workers"] == 2
+    assert parallel_report.skipped == serial_report.skipped == [
+        ("bad.txt", "not valid UTF-8 (byte 0)")
+    ]
+    assert _rows(parallel) == _rows(serial)
+    assert _all_postings(parallel) == _all_postings(serial)
