@@ -75,16 +75,20 @@ class IndexReport:
     terms: int = 0
     seconds: float = 0.0
     rebuilt: str | None = None  # why everything was rebuilt, if it was
+    params_changed: str | None = None  # "old → new" BM25 parameters, when they changed
 
     @property
     def changed(self) -> bool:
-        return bool(self.indexed or self.removed or self.rebuilt)
+        """True when the index was rewritten (files, a rebuild or new BM25 parameters)."""
+        return bool(self.indexed or self.removed or self.rebuilt or self.params_changed)
 
     def summary(self) -> str:
         """A short English report for the operator."""
         lines = [f"collection: {self.corpus_dir}"]
         if self.rebuilt:
             lines.append(f"full rebuild: {self.rebuilt}")
+        if self.params_changed:
+            lines.append(f"BM25 parameters changed ({self.params_changed}): scores recomputed")
         if not self.changed:
             lines.append(f"no changes: {self.unchanged} files unchanged, index left as it was")
         else:
@@ -255,9 +259,12 @@ def _run(
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if reason is None and meta.get("corpus_dir") != report.corpus_dir:
             reason = f"collection folder changed ({meta.get('corpus_dir')} → {report.corpus_dir})"
-        params_changed = (meta.get("k1"), meta.get("b"), meta.get("epsilon")) != (
-            repr(params.k1), repr(params.b), repr(params.epsilon)
-        )
+        stored = (meta.get("k1"), meta.get("b"), meta.get("epsilon"))
+        wanted = (repr(params.k1), repr(params.b), repr(params.epsilon))
+        if meta and reason is None and stored != wanted:
+            report.params_changed = (
+                "k1 {} b {} epsilon {} → k1 {} b {} epsilon {}".format(*stored, *wanted)
+            )
         if reason is not None:
             report.rebuilt = reason if meta else None
             # Drop rather than empty: a schema change may have changed the tables.
@@ -298,7 +305,7 @@ def _run(
             if rel not in seen:
                 to_remove.append(old[0])
                 report.removed.append(rel)
-        if to_add or to_remove or reason is not None or params_changed:
+        if to_add or to_remove or reason is not None or report.params_changed:
             arrays = _apply(conn, to_add, to_remove, max_file_bytes, progress, report, workers)
             _finish(conn, params, report, arrays)
         _fill_counts(conn, report)

@@ -347,6 +347,11 @@ def test_changed_bm25_parameters_are_applied_and_stored(tmp_path, seed_dir, seed
     meta = _meta(seed_db)
     assert (float(meta["k1"]), float(meta["b"]), float(meta["epsilon"])) == (1.5, 0.75, 0.25)
     assert report.indexed == []  # no file was read again
+    assert report.changed and "no changes" not in report.summary()
+    assert "BM25 parameters changed (k1 0.9 b 0.2 epsilon 0.25 → k1 1.5 b 0.75 epsilon 0.25)" in (
+        report.summary()
+    )
+    assert not index_collection(seed_db, seed_dir, params=params).changed
     store = Store(seed_db)
     try:
         assert store.snapshot().params == params
