@@ -636,8 +636,13 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     clock: Callable[[], float] = time.monotonic,
+    rate_limiter: bool = True,
 ) -> Application:
-    """The Application with every handler; `request` replaces the HTTP layer (tests)."""
+    """The Application with every handler.
+
+    `request` replaces the HTTP layer (tests); `rate_limiter=False` drops the pacing of
+    outgoing messages (the load benchmark measures the bot, not Telegram's limits).
+    """
     builder = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -648,11 +653,12 @@ def build_application(
                 allow_sending_without_reply=True,  # the question may be deleted meanwhile
             )
         )
-        # Wait out Telegram's 429 retry_after and send again instead of losing the answer.
-        .rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
         .concurrent_updates(True)
         .post_init(post_init)
     )
+    if rate_limiter:
+        # Wait out Telegram's 429 retry_after and send again instead of losing the answer.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=FLOOD_RETRIES))
     if settings.telegram_base_url:
         builder = builder.base_url(settings.telegram_base_url)
     if settings.telegram_base_file_url:
