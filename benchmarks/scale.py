@@ -10,7 +10,10 @@ What it does, in order:
 
 1. Indexes the collection with the project's own command, `python -m bot index DIR`
    (DATABASE_PATH set to `--db`, a fresh store), and measures its wall time and the
-   peak RSS of that process.
+   peak RSS of its processes (the indexer and its analysis workers, summed). Then adds
+   one file to the collection and indexes, removes it and indexes — both timed — and
+   checks that the top-10 scores of the first `--parity` questions equal the full
+   build's afterwards.
 2. Runs every engine in a process of its own on the same questions (one per line of
    `--questions`), top 10: it times each question after every question has been asked
    once (*warm*; p50, p95 and mean per question), *start* — from launching a new
@@ -32,7 +35,7 @@ What it does, in order:
    `BM25Okapi` (and rank-bm25-rs) over the same tokens, |difference| <= 1e-9, as
    sorted lists (ties may be ordered differently).
 
-Exit status: 0 when done and parity held, 1 when parity failed or a step broke,
+Exit status: 0 when done and parity held (and the update was exact), 1 when not or a step broke,
 2 when the collection folder or the questions file is missing.
 """
 
@@ -225,6 +228,55 @@ def build_index(corpus: Path, db: Path) -> IndexResult:
             f"peak RSS {m.peak_rss_mb:.0f} MB:\n{_tail(m.stderr or m.stdout)}"
         )
     return IndexResult(m.seconds, m.peak_rss_mb, store_counts(db))
+
+
+UPDATE_FILE = "zz-benchmark-one-file-update.txt"
+
+
+@dataclass
+class UpdateResult:
+    """Adding then removing one file of an indexed collection, each a `bot index` run."""
+
+    add_seconds: float
+    remove_seconds: float
+    same_scores: int  # questions whose top-10 scores afterwards equal those of the full build
+    questions: int
+
+
+def _top_scores_in_process(db: Path, questions: Sequence[str]) -> list[list[float]]:
+    from retrieval.search import Searcher
+    from storage.store import Store
+
+    store = Store(db)
+    try:
+        searcher = Searcher(store, min_coverage=0.0)
+        return [[r.score for r in searcher.search(q, top=TOP).results] for q in questions]
+    finally:
+        store.close()
+
+
+def time_one_file_update(corpus: Path, db: Path, questions: Sequence[str]) -> UpdateResult:
+    """Add one file to the collection and index, remove it and index: both timed; then
+    check the scores equal the full build's (the update path must be exact)."""
+    before = _top_scores_in_process(db, questions)
+    first = min(p for p in corpus.rglob("*.txt") if p.name != UPDATE_FILE)
+    lines = [line for line in first.read_text(encoding="utf-8").splitlines() if line.strip()]
+    added = corpus / UPDATE_FILE
+    env = {**os.environ, "DATABASE_PATH": str(db)}
+    timings = []
+    try:
+        added.write_text("\n".join(reversed(lines)) + "\n", encoding="utf-8")
+        for _ in range(2):
+            m = run_measured([sys.executable, "-m", "bot", "index", str(corpus)], env=env)
+            if m.returncode != 0:
+                raise BenchmarkError(f"update failed (exit {m.returncode}):\n{_tail(m.stderr)}")
+            timings.append(m.seconds)
+            added.unlink(missing_ok=True)
+    finally:
+        added.unlink(missing_ok=True)
+    after = _top_scores_in_process(db, questions)
+    same = sum(a == b for a, b in zip(after, before))
+    return UpdateResult(timings[0], timings[1], same, len(questions))
 
 
 def store_counts(db: Path) -> dict[str, int]:
@@ -533,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"indexing {corpus} into {db} …", file=sys.stderr, flush=True)
             index = build_index(corpus, db)
+            print("adding and removing one file …", file=sys.stderr, flush=True)
+            update = time_one_file_update(corpus, db, questions[: args.parity])
         results: list[EngineResult] = []
         skipped: list[str] = []
         for engine in args.engines:
@@ -564,11 +618,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     if index.reused:
         say(f"index: reused {db} (not timed)")
+        ok = True
     else:
         say(
             f"index (`python -m bot index`, fresh store): {index.seconds:.1f} s, "
-            f"peak RSS {index.peak_rss_mb:.0f} MB"
+            f"peak RSS {index.peak_rss_mb:.0f} MB (all its processes)"
         )
+        say(
+            f"one-file update (`python -m bot index`, whole process): add {update.add_seconds:.1f} s, "
+            f"remove {update.remove_seconds:.1f} s; top-{TOP} scores afterwards equal to the "
+            f"full build's: {update.same_scores}/{update.questions}"
+        )
+        ok = update.same_scores == update.questions
     load_after = os.getloadavg()
     say(
         f"machine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, "
@@ -579,7 +640,6 @@ def main(argv: list[str] | None = None) -> int:
     say()
     for engine in skipped:
         say(f"skipped {engine}")
-    ok = True
     ours = next((r for r in results if r.engine == "ours"), None)
     references = [r for r in results if r.engine in PARITY_REFERENCES]
     if ours is None or not references:

@@ -154,6 +154,8 @@ def test_scale_smoke_run_with_parity(tmp_path: Path, fake_corpus: Path):
     assert "| ours | 6 |" in text and "| rank-bm25 | 6 |" in text
     assert "50 paragraphs" in text
     assert "paragraph top-10 5/5 pass, passage top-10 5/5 pass" in text
+    assert "top-10 scores afterwards equal to the full build's: 5/5" in text
+    assert not (corpus / scale.UPDATE_FILE).exists()  # the collection is left as it was
 
     # A store built by other code (here: another analyzer) is refused, not compared.
     db = tmp_path / "store.sqlite3"
