@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from retrieval.analyzer import analyze_spans, normalize, term_of
+from retrieval.analyzer import analyze_spans, normalize, raw_words, term_of
 
 #: Bump when `form_of` or `key_of` can change: the stored variant index is rebuilt.
 VARIANTS_VERSION = "v1"
@@ -110,13 +110,30 @@ def is_variant(a: str, b: str) -> bool:
 
 def collection_forms(text: str) -> set[str]:
     """The forms of a text that the variant index keeps (Arabic, not stopwords, ≥ 3 letters)."""
-    out = set()
-    for token in _arabic_tokens(text):
-        if len(token) >= MIN_PART and term_of(token) is not None:
-            form = form_of(token)
-            if len(form) >= MIN_PART:
-                out.add(form)
+    cache = _FORMS_CACHE
+    if len(cache) >= _FORMS_CACHE_MAX:
+        cache.clear()
+    out: set[str] = set()
+    for raw in set(raw_words(text)):
+        forms = cache.get(raw)
+        if forms is None:
+            kept = (_kept_form(token) for token in _WORD.findall(normalize(raw)))
+            forms = cache[raw] = tuple(form for form in kept if form is not None)
+        out.update(forms)
     return out
+
+
+def _kept_form(token: str) -> str | None:
+    """The form of a normalised token when the variant index keeps it, else None."""
+    if len(token) < MIN_PART or not _ARABIC_WORD.fullmatch(token) or term_of(token) is None:
+        return None
+    form = form_of(token)
+    return form if len(form) >= MIN_PART else None
+
+
+# raw word → its kept forms: indexing meets the same words again and again.
+_FORMS_CACHE: dict[str, tuple[str, ...]] = {}
+_FORMS_CACHE_MAX = 2_000_000
 
 
 # --------------------------------------------------------------------------- questions
