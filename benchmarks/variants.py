@@ -81,21 +81,21 @@ def spelling_pattern(spelling: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){_CLITIC}{re.escape(spelling)}(?!\w)")
 
 
-def find_paragraphs(store: Store, clusters: list[Cluster]) -> dict[tuple[int, int], list[tuple[int, str, str]]]:
-    """(cluster, spelling index) → (paragraph id, source, normalised text) of SaudiNewsNet paragraphs
+def find_paragraphs(store: Store, clusters: list[Cluster]) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """(cluster, spelling index) → (paragraph id, normalised text) of the SaudiNewsNet paragraphs
     holding that spelling and no other of its cluster."""
     patterns = [[spelling_pattern(s) for s in c.spellings] for c in clusters]
-    found: dict[tuple[int, int], list[tuple[int, str, str]]] = {}
+    found: dict[tuple[int, int], list[tuple[int, str]]] = {}
     rows = store.conn.execute(
-        """SELECT p.id, d.path, p.text FROM paragraphs p JOIN documents d ON d.id = p.doc_id
+        """SELECT p.id, p.text FROM paragraphs p JOIN documents d ON d.id = p.doc_id
            WHERE d.path LIKE 'saudinewsnet/%' ORDER BY p.id"""
     )
-    for pid, source, text in rows:
+    for pid, text in rows:
         norm = normalize(text)
         for ci, cluster_patterns in enumerate(patterns):
             hits = [si for si, pattern in enumerate(cluster_patterns) if pattern.search(norm)]
             if len(hits) == 1:
-                found.setdefault((ci, hits[0]), []).append((pid, source, norm))
+                found.setdefault((ci, hits[0]), []).append((pid, norm))
     return found
 
 
@@ -143,7 +143,7 @@ def run(store: Store, clusters: list[Cluster], per_spelling: int) -> list[Tally]
             paragraphs = found.get((ci, sj), [])
             if len(paragraphs) > per_spelling:
                 paragraphs = random.Random(f"{cluster.entity}/{sj}").sample(paragraphs, per_spelling)
-            for pid, _, norm in paragraphs:
+            for pid, norm in paragraphs:
                 words, first_found = make_question(off, pid, norm, spelling)
                 tally.no_name += first_found
                 if words is None:

@@ -171,6 +171,8 @@ def rank_paragraphs(
             group = groups[term]
             if not len(group.ids):
                 continue
+            if group.scores.min() < 0:  # floored idfs of tiny collections, as below
+                prune = False
             bound = count * float(group.scores.max())
             items.append((bound, term, count, group.ids, _group_scorer(group)))
             continue

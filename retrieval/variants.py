@@ -24,6 +24,7 @@ and ARCD at or above the exact analyzer's.
 from __future__ import annotations
 
 import re
+from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -113,14 +114,11 @@ def collection_forms(text: str) -> set[str]:
     cache = _FORMS_CACHE
     if len(cache) >= _FORMS_CACHE_MAX:
         cache.clear()
-    out: set[str] = set()
-    for raw in set(raw_words(text)):
-        forms = cache.get(raw)
-        if forms is None:
-            kept = (_kept_form(token) for token in _WORD.findall(normalize(raw)))
-            forms = cache[raw] = tuple(form for form in kept if form is not None)
-        out.update(forms)
-    return out
+    raws = set(raw_words(text))
+    for raw in [r for r in raws if r not in cache]:
+        kept = (_kept_form(token) for token in _WORD.findall(normalize(raw)))
+        cache[raw] = tuple(form for form in kept if form is not None)
+    return set(chain.from_iterable(map(cache.__getitem__, raws)))
 
 
 def _kept_form(token: str) -> str | None:

@@ -60,7 +60,7 @@ def update_variant_index(conn: sqlite3.Connection) -> None:
         texts = conn.execute("SELECT heading, text FROM paragraphs WHERE doc_id = ?", (doc_id,))
         forms = collection_forms("\n".join(f"{heading}\n{text}" for heading, text in texts))
         delta.update(forms)
-        rows.append((doc_id, sha256, zlib.compress(_SEP.join(sorted(forms)).encode("utf-8"), 1)))
+        rows.append((doc_id, sha256, zlib.compress(_SEP.join(forms).encode("utf-8"), 1)))
     conn.executemany("INSERT INTO variant_docs (doc_id, sha256, forms) VALUES (?, ?, ?)", rows)
     _apply_delta(conn, delta)
     n_forms, n_keys = conn.execute("SELECT count(*), count(DISTINCT key) FROM variant_forms").fetchone()

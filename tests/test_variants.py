@@ -80,6 +80,14 @@ def test_a_question_reaches_the_paragraphs_spelling_the_name_another_way(
             assert any(v in word for v in result.variants for word in marked)
 
 
+@pytest.mark.parametrize("question", [SHOIGU_J, "بيونج يانج", "بيونغيانغ", "كيم جونج أون", "لافروف وشويجو"])
+def test_pruned_ranking_with_variants_equals_the_exhaustive_one(shared_seed_store: Store, question: str) -> None:
+    pruned = Searcher(shared_seed_store, variants=True, min_coverage=0.0).search(question, top=5)
+    full = Searcher(shared_seed_store, variants=True, min_coverage=0.0, prune=False).search(question, top=5)
+    assert [r.passage_id for r in pruned.results] == [r.passage_id for r in full.results]
+    assert [r.score for r in pruned.results] == pytest.approx([r.score for r in full.results], abs=1e-9)
+
+
 def test_results_carry_variants_in_json_only_when_one_matched(shared_seed_store: Store) -> None:
     results = _found(shared_seed_store, SHOIGU_J, variants=True)
     by_variant = {bool(r.variants): r.to_json() for r in results}
