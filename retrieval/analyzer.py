@@ -135,11 +135,6 @@ def analyze(text: str) -> list[str]:
     return out
 
 
-def raw_words(text: str) -> list[str]:
-    """The runs of word characters of the original `text` (a mark inside a word keeps it whole)."""
-    return _SPAN_RE.findall(text)
-
-
 def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     """Return (start, end, term or None) for every token of the original `text`.
 

@@ -28,7 +28,7 @@ from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from retrieval.analyzer import analyze_spans, normalize, raw_words, term_of
+from retrieval.analyzer import analyze_spans, normalize, term_of
 
 #: Bump when `form_of` or `key_of` can change: the stored variant index is rebuilt.
 VARIANTS_VERSION = "v1"
@@ -110,15 +110,19 @@ def is_variant(a: str, b: str) -> bool:
 
 
 def collection_forms(text: str) -> set[str]:
-    """The forms of a text that the variant index keeps (Arabic, not stopwords, ≥ 3 letters)."""
+    """The forms of a text that the variant index keeps (Arabic, not stopwords, ≥ 3 letters).
+
+    Splits on whitespace first (fast) and caches each chunk's forms: a chunk holds the
+    same tokens as the analyzer finds there (punctuation separates them after `normalize`).
+    """
     cache = _FORMS_CACHE
     if len(cache) >= _FORMS_CACHE_MAX:
         cache.clear()
-    raws = set(raw_words(text))
-    for raw in [r for r in raws if r not in cache]:
-        kept = (_kept_form(token) for token in _WORD.findall(normalize(raw)))
-        cache[raw] = tuple(form for form in kept if form is not None)
-    return set(chain.from_iterable(map(cache.__getitem__, raws)))
+    chunks = set(text.split())
+    for chunk in [c for c in chunks if c not in cache]:
+        kept = (_kept_form(token) for token in _WORD.findall(normalize(chunk)))
+        cache[chunk] = tuple(form for form in kept if form is not None)
+    return set(chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
 def _kept_form(token: str) -> str | None:
@@ -129,7 +133,7 @@ def _kept_form(token: str) -> str | None:
     return form if len(form) >= MIN_PART else None
 
 
-# raw word → its kept forms: indexing meets the same words again and again.
+# whitespace-separated chunk → its kept forms: indexing meets the same words again and again.
 _FORMS_CACHE: dict[str, tuple[str, ...]] = {}
 _FORMS_CACHE_MAX = 2_000_000
 
