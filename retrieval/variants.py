@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 
 from retrieval.analyzer import analyze_spans, normalize, term_of
 
-#: Bump when `form_of` or `key_of` can change: the stored variant index is rebuilt.
+#: Bump when `form_of`, `key_of` or `collection_forms` can change: the variant index is
+#: rebuilt at the next index run that changes something (bump storage's SCHEMA_VERSION
+#: too, so that an unchanged collection is rebuilt as well).
 VARIANTS_VERSION = "v1"
 #: Shortest form that may have variants (shorter words are ordinary vocabulary).
 MIN_LETTERS = 4
