@@ -180,8 +180,10 @@ class Engine:
 class ProjectEngine(Engine):
     """The project itself: the indexer's store and the searcher `ask` uses."""
 
-    def __init__(self, db_path: Path, folder: Path, params: BM25Params, min_coverage: float):
-        self.label = f"project ({ANALYZER_VERSION})"
+    def __init__(
+        self, db_path: Path, folder: Path, params: BM25Params, min_coverage: float, variants: bool = False
+    ):
+        self.label = f"project ({ANALYZER_VERSION}{', variants' if variants else ''})"
         self.k1, self.b = params.k1, params.b
         started = time.perf_counter()
         report = index_collection(db_path, folder, params=params)
@@ -191,7 +193,7 @@ class ProjectEngine(Engine):
             f"{time.perf_counter() - started:.1f} s)"
         )
         self.store = Store(db_path)
-        self.searcher = Searcher(self.store, min_coverage=min_coverage)
+        self.searcher = Searcher(self.store, min_coverage=min_coverage, variants=variants)
 
     def ask(self, question: str) -> tuple[list[Hit], bool, float]:
         answer: Answer = self.searcher.search(question, top=SEARCH_TOP)
@@ -376,6 +378,7 @@ def run_benchmark(
     baselines: bool = False,
     params: BM25Params | None = None,
     min_coverage: float = DEFAULT_MIN_COVERAGE,
+    variants: bool = False,
     limit: int | None = None,
     seeds_dir: Path = SEEDS_DIR,
     offtopic_file: Path = OFFTOPIC_FILE,
@@ -398,25 +401,21 @@ def run_benchmark(
             folder = work / "sets" / set_slug(qa_set.name)
             write_files(folder, qa_set.files)
             db = store_path(out, set_slug(qa_set.name))
-            for make in _engines(db, folder, params, min_coverage, baselines):
+            for make in _engines(db, folder, params, min_coverage, baselines, variants):
                 engine = make()
                 log(f"{qa_set.name} alone — {engine.label}")
                 evaluate(run, f"{qa_set.name} alone", engine, [qa_set], offtopic)
                 engine.close()
     else:
-        folder = work / "pool"
-        log(f"writing the pool under {folder} …")
-        files = (item for qa_set in sets for item in qa_set.files.items())
-        written = write_files(folder, _chain(files, saudinewsnet_articles(corpus_dir)))
-        log(f"  {len(written)} files")
-        for make in _engines(store_path(out, "pool"), folder, params, min_coverage, baselines):
+        folder = write_pool(sets, corpus_dir, out)
+        for make in _engines(store_path(out, "pool"), folder, params, min_coverage, baselines, variants):
             engine = make()
             log(f"pooled — {engine.label}")
             evaluate(run, "pooled", engine, sets, offtopic)
             engine.close()
 
     if seeds_dev and seeds_dir.is_dir():
-        engine = ProjectEngine(store_path(out, "seeds"), seeds_dir, params, min_coverage)
+        engine = ProjectEngine(store_path(out, "seeds"), seeds_dir, params, min_coverage, variants)
         outcomes = run_questions(engine, seeds_dev)
         engine.close()
         scores = Scores.of(outcomes)
@@ -432,16 +431,28 @@ def run_benchmark(
     return run
 
 
+def write_pool(sets: Sequence[QASet], corpus_dir: Path, out: Path) -> Path:
+    """Write the pooled collection (the sets' paragraphs and SaudiNewsNet) under `out`; its folder."""
+    folder = out / "work" / "pool"
+    log(f"writing the pool under {folder} …")
+    files = (item for qa_set in sets for item in qa_set.files.items())
+    written = write_files(folder, _chain(files, saudinewsnet_articles(corpus_dir)))
+    log(f"  {len(written)} files")
+    return folder
+
+
 def _chain(*iterables: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
     for iterable in iterables:
         yield from iterable
 
 
 def _engines(
-    db: Path, folder: Path, params: BM25Params, min_coverage: float, baselines: bool
+    db: Path, folder: Path, params: BM25Params, min_coverage: float, baselines: bool, variants: bool
 ) -> list[Callable[[], Engine]]:
     """Engine factories: each is built only when its turn comes, so one is in memory at a time."""
-    makers: list[Callable[[], Engine]] = [lambda: ProjectEngine(db, folder, params, min_coverage)]
+    makers: list[Callable[[], Engine]] = [
+        lambda: ProjectEngine(db, folder, params, min_coverage, variants)
+    ]
     if baselines:
         makers += [
             lambda: RankBM25Engine(folder, "whitespace", 1.5, 0.75),
@@ -530,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"no-answer threshold (default {DEFAULT_MIN_COVERAGE})")
     parser.add_argument("--sweep", action="store_true",
                         help="run without the no-answer rule and print what each threshold would give")
+    parser.add_argument("--variants", action="store_true",
+                        help="ask with spelling variants of foreign names matched (retrieval/variants.py)")
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
     parser.add_argument("--offtopic", type=Path, default=OFFTOPIC_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--seeds-dir", type=Path, default=SEEDS_DIR, help=argparse.SUPPRESS)
@@ -550,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
             baselines=args.baselines,
             params=BM25Params(args.k1, args.b, DEFAULT_EPSILON),
             min_coverage=0.0 if args.sweep else args.min_coverage,
+            variants=args.variants,
             limit=args.limit,
             seeds_dir=args.seeds_dir,
             offtopic_file=args.offtopic,

@@ -54,6 +54,11 @@ def highlighted(
     return "".join(out)
 
 
+def variants_note(result: Result) -> str:
+    """«وردت أيضاً بصيغة: …» when the paragraph spells a name of the question another way, else ""."""
+    return f"وردت أيضاً بصيغة: {'، '.join(result.variants)}" if result.variants else ""
+
+
 def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -> str:
     """The answer as a person reads it in a terminal."""
     if answer.error:
@@ -63,9 +68,11 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
     marks = (BOLD, RESET) if color else ("", "")
     blocks = []
     for i, result in enumerate(answer.results, start=offset + 1):
+        note = variants_note(result)
         blocks.append(
             f"{i}. «{highlighted(result, *marks)}»\n"
             f"   — {result.source}، الفقرة {result.paragraph}"
+            + (f"\n   ({note})" if note else "")
         )
     return "\n\n".join(blocks)
 
@@ -187,7 +194,10 @@ def source_html(result: Result, number: int | None = None) -> str:
 
 def _blocks(results: list[Result], first: int, limit: int) -> str | None:
     """The results as quote + source blocks within `limit`, or None when they cannot fit."""
-    sources = [source_html(r, n) for n, r in enumerate(results, start=first)]
+    sources = [
+        source_html(r, n) + (f"\n<i>{_esc(variants_note(r))}</i>" if r.variants else "")
+        for n, r in enumerate(results, start=first)
+    ]
     fixed = sum(tg_len(f"<blockquote></blockquote>\n{s}") for s in sources) + 2 * (len(results) - 1)
     available = limit - fixed
     if available < 60 * len(results):

@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 class QAService:
     """Search, list sources and reindex one store."""
 
-    def __init__(self, database_path: Path | str, corpus_dir: Path | str):
+    def __init__(self, database_path: Path | str, corpus_dir: Path | str, *, variants: bool = False):
         self.database_path = Path(database_path)
         self.corpus_dir = Path(corpus_dir)
+        self.variants = variants  # match other spellings of foreign names (retrieval/variants.py)
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._index_lock = threading.Lock()
@@ -81,7 +82,7 @@ class QAService:
         """The store, opened on first use."""
         if self._store is None:
             self._store = Store(self.database_path)
-            self._searcher = Searcher(self._store)
+            self._searcher = Searcher(self._store, variants=self.variants)
         return self._store
 
     @property

@@ -35,6 +35,7 @@ class Settings:
     questions_per_minute: int = 20
     top_k: int = 3
     log_questions: bool = False
+    variants: bool = True
     allowed_chat_ids: frozenset[int] = frozenset()
 
     @classmethod

@@ -19,7 +19,8 @@ import numpy as np
 from retrieval.analyzer import analyze, has_words
 from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf
 from retrieval.snippets import make_snippet
-from retrieval.topk import rank_paragraphs, score_terms
+from retrieval.topk import GroupPostings, group_postings, rank_paragraphs, score_terms
+from retrieval.variants import Candidate, Expansion, expand, question_keys
 
 __all__ = ["Answer", "QuestionError", "Result", "Searcher", "check_question", "score_terms"]
 
@@ -61,6 +62,7 @@ class IndexReader(Protocol):
         ...
     def snapshot(self) -> Snapshot: ...
     def postings(self, terms: Iterable[str]) -> dict[str, Any]: ...
+    def variant_forms(self, keys: Iterable[str]) -> dict[str, list[Candidate]]: ...
     def passages(self, passage_ids: Iterable[int]) -> dict[int, Any]: ...
 
 
@@ -76,10 +78,11 @@ class Result:
     highlights: list[tuple[int, int]]
     passage_id: int
     paragraph_id: int
+    variants: list[str] = field(default_factory=list)  # spellings matched other than the question's
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON shape of a result."""
-        return {
+        """The public JSON shape of a result ("variants" only when a variant spelling matched)."""
+        out = {
             "source": self.source,
             "paragraph": self.paragraph,
             "score": self.score,
@@ -87,6 +90,9 @@ class Result:
             "snippet": self.snippet,
             "highlights": [list(h) for h in self.highlights],
         }
+        if self.variants:
+            out["variants"] = list(self.variants)
+        return out
 
 
 @dataclass
@@ -130,10 +136,27 @@ class Searcher:
         *,
         min_coverage: float = DEFAULT_MIN_COVERAGE,
         prune: bool = True,
+        variants: bool = False,
     ):
         self.index = index
         self.min_coverage = min_coverage
         self.prune = prune  # exact either way; False scores every posting (for comparison)
+        self.variants = variants  # also match other spellings of foreign names (not BM25Okapi then)
+
+    def _postings(
+        self, text: str, terms: list[str], snap: Snapshot
+    ) -> tuple[Expansion, dict[str, Any], dict[str, GroupPostings]]:
+        """Postings of the question's terms and, with variants on, its terms' spelling groups."""
+        if not self.variants:
+            return Expansion(), self.index.postings(terms), {}
+        expansion = expand(text, self.index.variant_forms(question_keys(text)))
+        postings = self.index.postings([*terms, *expansion.terms()])
+        expansion = expansion.rare_only({t: p.df for t, p in postings.items()}, snap.stats.n_passages)
+        groups = {
+            t: group_postings([(t,), *members], snap, postings)
+            for t, members in expansion.members.items()
+        }
+        return expansion, postings, groups
 
     def search(self, question: str, top: int = 3, offset: int = 0) -> Answer:
         """Top `top` paragraphs after the first `offset`, or an Answer with `error` set."""
@@ -147,20 +170,23 @@ class Searcher:
             return answer
         with self.index.read():
             snap = self.index.snapshot()
-            postings = self.index.postings(terms)
+            expansion, postings, groups = self._postings(text, terms, snap)
             ranked, answer.has_more = rank_paragraphs(
-                terms, snap, postings, offset + top, prune=self.prune
+                terms, snap, postings, offset + top, prune=self.prune, groups=groups
             )
             if not ranked:
                 return answer
             weights = _term_weights(terms, snap, postings)
-            answer.coverage = _coverage(ranked[0][0], weights, postings)
+            answer.coverage = _coverage(ranked[0][0], weights, postings, groups)
             if answer.coverage < self.min_coverage:
                 answer.has_more = False
                 return answer
             chosen = ranked[offset : offset + top]
             records = self.index.passages(pid for pid, _ in chosen)
         snippet_weights = {t: w for t, w in weights.items() if t in postings}
+        for t, members in expansion.members.items():
+            for variant in {v for member in members for v in member} - snippet_weights.keys():
+                snippet_weights[variant] = weights[t]
         for pid, score in chosen:
             rec = records[pid]
             snippet = make_snippet(rec.paragraph_text, snippet_weights, focus=(rec.start, rec.end))
@@ -174,6 +200,7 @@ class Searcher:
                     highlights=snippet.highlights,
                     passage_id=pid,
                     paragraph_id=rec.paragraph_id,
+                    variants=expansion.spellings_in(rec.paragraph_text, exclude=terms),
                 )
             )
         return answer
@@ -188,14 +215,19 @@ def _term_weights(terms: list[str], snap: Snapshot, postings: dict[str, Any]) ->
     }
 
 
-def _coverage(passage_id: int, weights: dict[str, float], postings: dict[str, Any]) -> float:
-    """Share of the question's idf mass that the passage contains."""
+def _coverage(
+    passage_id: int,
+    weights: dict[str, float],
+    postings: dict[str, Any],
+    groups: dict[str, GroupPostings],
+) -> float:
+    """Share of the question's idf mass that the passage contains (a variant counts for its term)."""
     total = sum(weights.values())
     if total <= 0:
         return 1.0
     covered = 0.0
     for term, weight in weights.items():
-        p = postings.get(term)
+        p = groups.get(term) or postings.get(term)
         if p is not None:
             i = np.searchsorted(p.ids, passage_id)
             if i < len(p.ids) and p.ids[i] == passage_id:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,17 +27,70 @@ from retrieval.bm25 import idf, term_scores
 Ranked = list[tuple[int, float]]
 
 
-def score_terms(terms: list[str], snap: Any, postings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """BM25Okapi scores of every passage that contains a query term: (ids, scores)."""
+@dataclass(frozen=True)
+class GroupPostings:
+    """A question term with spelling variants: each passage's best contribution of the group."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+
+def group_postings(members: list[tuple[str, ...]], snap: Any, postings: dict[str, Any]) -> GroupPostings:
+    """Contribution of a question term and its spelling variants to each passage: the best member, once.
+
+    `members[0]` is the question term itself. A member is one term, or two terms that
+    must both occur (a name written as two words; the smaller frequency counts). Each
+    member weighs the idf of the passages holding it, but never more than the question
+    term when that occurs: a rare spelling gains nothing over the question's own.
+    """
+    cap = idf(snap.stats, postings[members[0][0]].df, snap.params) if members[0][0] in postings else None
     parts_ids, parts_scores = [], []
-    avgdl = snap.stats.avgdl
-    for term, count in Counter(terms).items():
-        p = postings.get(term)
-        if p is None:
+    for member in members:
+        if any(t not in postings for t in member):
             continue
-        weight = idf(snap.stats, p.df, snap.params)
-        contribution = term_scores(weight, p.tfs, snap.lengths[p.ids], avgdl, snap.params)
-        parts_ids.append(p.ids)
+        ids, tfs = postings[member[0]].ids, postings[member[0]].tfs
+        for term in member[1:]:
+            p = postings[term]
+            ids, i, j = np.intersect1d(ids, p.ids, assume_unique=True, return_indices=True)
+            tfs = np.minimum(tfs[i], p.tfs[j])
+        if not len(ids):
+            continue
+        weight = idf(snap.stats, len(ids), snap.params)
+        weight = weight if cap is None else min(weight, cap)
+        parts_ids.append(ids)
+        parts_scores.append(term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params))
+    if not parts_ids:
+        return GroupPostings(np.empty(0, np.int64), np.empty(0))
+    ids, scores = np.concatenate(parts_ids).astype(np.int64), np.concatenate(parts_scores)
+    order = np.lexsort((-scores, ids))
+    ids, scores = ids[order], scores[order]
+    first = np.ones(len(ids), bool)
+    first[1:] = ids[1:] != ids[:-1]
+    return GroupPostings(ids[first], scores[first])
+
+
+def _contributions(term: str, snap: Any, postings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    p = postings[term]
+    weight = idf(snap.stats, p.df, snap.params)
+    return p.ids, term_scores(weight, p.tfs, snap.lengths[p.ids], snap.stats.avgdl, snap.params)
+
+
+def score_terms(
+    terms: list[str], snap: Any, postings: dict[str, Any], groups: dict[str, GroupPostings] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """BM25Okapi scores of every passage that contains a query term: (ids, scores).
+
+    A term in `groups` scores its group's contributions instead of its own postings.
+    """
+    parts_ids, parts_scores = [], []
+    for term, count in Counter(terms).items():
+        if groups and term in groups:
+            ids, contribution = groups[term].ids, groups[term].scores
+        elif term in postings:
+            ids, contribution = _contributions(term, snap, postings)
+        else:
+            continue
+        parts_ids.append(ids)
         parts_scores.append(contribution * count if count > 1 else contribution)
     if not parts_ids:
         return np.empty(0, np.int64), np.empty(0)
@@ -96,13 +150,32 @@ def _kth_paragraph_score(ids: np.ndarray, scores: np.ndarray, paragraph_of: np.n
 
 
 def rank_paragraphs(
-    terms: list[str], snap: Any, postings: dict[str, Any], want: int, *, prune: bool = True
+    terms: list[str],
+    snap: Any,
+    postings: dict[str, Any],
+    want: int,
+    *,
+    prune: bool = True,
+    groups: dict[str, GroupPostings] | None = None,
 ) -> tuple[Ranked, bool]:
-    """Exact best passage of each of the first `want` paragraphs, and whether more exist."""
+    """Exact best passage of each of the first `want` paragraphs, and whether more exist.
+
+    A term in `groups` scores its group's contributions (spelling variants) instead of
+    its own postings.
+    """
     params, stats = snap.params, snap.stats
     avgdl = stats.avgdl
-    items = []
+    items: list[tuple[float, str, int, np.ndarray, Callable[[Any], np.ndarray]]] = []
     for term, count in Counter(terms).items():
+        if groups and term in groups:
+            group = groups[term]
+            if not len(group.ids):
+                continue
+            if group.scores.min() < 0:  # floored idfs of tiny collections, as below
+                prune = False
+            bound = count * float(group.scores.max())
+            items.append((bound, term, count, group.ids, _group_scorer(group)))
+            continue
         p = postings.get(term)
         if p is None:
             continue
@@ -111,11 +184,11 @@ def rank_paragraphs(
             prune = False
         norm = params.k1 * (1.0 - params.b + params.b * p.min_len / avgdl)
         bound = count * weight * p.max_tf * (params.k1 + 1.0) / (p.max_tf + norm)
-        items.append((bound, term, count, p, weight))
+        items.append((bound, term, count, p.ids, _term_scorer(p, weight, snap)))
     if not items:
         return [], False
     if not prune:
-        ids, scores = score_terms(terms, snap, postings)
+        ids, scores = score_terms(terms, snap, postings, groups)
         return top_paragraphs(ids, scores, snap.paragraph_of, want)
 
     items.sort(key=lambda item: (-item[0], item[1]))
@@ -126,31 +199,45 @@ def rank_paragraphs(
         try:
             ids = np.empty(0, np.int64)
             collecting = True
-            for j, (_, _, count, p, weight) in enumerate(items):
+            for j, (_, _, count, term_ids, scorer) in enumerate(items):
                 if collecting and j > 0 and len(ids) >= k:
                     theta = _kth_paragraph_score(ids, acc[ids], snap.paragraph_of, k)
                     collecting = remaining[j] >= theta
                 if collecting:
-                    new = p.ids[~seen[p.ids]]
+                    new = term_ids[~seen[term_ids]]
                     seen[new] = True
                     parts.append(new)
                     ids = np.concatenate(parts).astype(np.int64)
-                    hits, tfs = p.ids, p.tfs
-                elif len(ids) * 16 < len(p.ids):  # few passages to look up: binary search
-                    pos = np.searchsorted(p.ids, ids)
-                    pos[pos == len(p.ids)] = 0
-                    found = p.ids[pos] == ids
-                    hits, tfs = ids[found], p.tfs[pos[found]]
+                    hits, contribution = term_ids, scorer(None)
+                elif len(ids) * 16 < len(term_ids):  # few passages to look up: binary search
+                    pos = np.searchsorted(term_ids, ids)
+                    pos[pos == len(term_ids)] = 0
+                    found = term_ids[pos] == ids
+                    hits, contribution = ids[found], scorer(pos[found])
                 else:  # many: one pass over the postings with the membership mask
-                    found = seen[p.ids]
-                    hits, tfs = p.ids[found], p.tfs[found]
-                contribution = term_scores(weight, tfs, snap.lengths[hits], avgdl, params)
+                    found = seen[term_ids]
+                    hits, contribution = term_ids[found], scorer(found)
                 acc[hits] += contribution * count if count > 1 else contribution
             return top_paragraphs(ids, acc[ids], snap.paragraph_of, want)
         finally:
             for part in parts:  # leave the arrays zeroed for the next search
                 acc[part] = 0.0
                 seen[part] = False
+
+
+def _term_scorer(p: Any, weight: float, snap: Any) -> Callable[[Any], np.ndarray]:
+    """Contributions of a term at some positions of its postings (None: all of them)."""
+
+    def scorer(at: Any) -> np.ndarray:
+        ids, tfs = (p.ids, p.tfs) if at is None else (p.ids[at], p.tfs[at])
+        return term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params)
+
+    return scorer
+
+
+def _group_scorer(group: GroupPostings) -> Callable[[Any], np.ndarray]:
+    """Contributions of a group at some positions of its passages (None: all of them)."""
+    return lambda at: group.scores if at is None else group.scores[at]
 
 
 class _DenseArrays:

@@ -48,6 +48,7 @@ from storage.store import (
     create_schema,
     explain,
 )
+from storage.variant_index import update_variant_index
 
 SUFFIXES = (".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -73,6 +74,8 @@ class IndexReport:
     paragraphs: int = 0
     passages: int = 0
     terms: int = 0
+    variant_forms: int = 0  # rows of the variant index (it adds no postings)
+    variant_keys: int = 0
     seconds: float = 0.0
     rebuilt: str | None = None  # why everything was rebuilt, if it was
     params_changed: str | None = None  # "old → new" BM25 parameters, when they changed
@@ -101,6 +104,10 @@ class IndexReport:
         lines.append(
             f"documents: {self.documents}, paragraphs: {self.paragraphs}, "
             f"passages: {self.passages}, terms: {self.terms}"
+        )
+        lines.append(
+            f"spelling variants: {self.variant_forms} forms under {self.variant_keys} keys "
+            "(no extra postings)"
         )
         lines.append(f"seconds: {self.seconds:.2f}")
         return "\n".join(lines)
@@ -588,6 +595,7 @@ def _finish(
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     )
+    update_variant_index(conn)
 
 
 def _fill_counts(conn: sqlite3.Connection, report: IndexReport) -> None:
@@ -596,3 +604,5 @@ def _fill_counts(conn: sqlite3.Connection, report: IndexReport) -> None:
     report.paragraphs = int(meta.get("paragraphs", 0))
     report.passages = int(meta.get("passages", 0))
     report.terms = int(meta.get("terms", 0))
+    report.variant_forms = int(meta.get("variant_forms", 0))
+    report.variant_keys = int(meta.get("variant_keys", 0))

@@ -22,8 +22,10 @@ import numpy as np
 import sqlite_utils
 
 from retrieval.bm25 import BM25Params, CollectionStats
+from retrieval.variants import Candidate
+from storage.variant_index import create_variant_tables, lookup
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000  # readers wait out a checkpoint or a commit, never fail on one
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
@@ -162,6 +164,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
         {"term": str, "df": int, "max_tf": int, "min_len": int, "ids": bytes, "tfs": bytes},
         pk="term", if_not_exists=True,
     )
+    create_variant_tables(conn)
 
 
 class Store:
@@ -232,6 +235,10 @@ class Store:
             for term, df, max_tf, min_len, ids, tfs in rows
         }
 
+    def variant_forms(self, keys: Iterable[str]) -> dict[str, list[Candidate]]:
+        """The collection's forms under each spelling key (retrieval/variants.py)."""
+        return lookup(self.conn, sorted(set(keys)))
+
     def passages(self, passage_ids: Iterable[int]) -> dict[int, PassageRecord]:
         """Source, paragraph and window of each passage id."""
         ids = [int(i) for i in passage_ids]
@@ -255,9 +262,10 @@ class Store:
         return [SourceInfo(*row) for row in rows]
 
     def counts(self) -> dict[str, int]:
-        """Numbers of documents, paragraphs, passages and terms."""
+        """Numbers of documents, paragraphs, passages, terms and variant forms."""
         meta = self.meta()
-        return {k: int(meta.get(k, 0)) for k in ("documents", "paragraphs", "passages", "terms")}
+        keys = ("documents", "paragraphs", "passages", "terms", "variant_forms")
+        return {k: int(meta.get(k, 0)) for k in keys}
 
 
 def load_snapshot(conn: sqlite3.Connection, generation: int) -> IndexSnapshot:

@@ -54,7 +54,8 @@ def test_metadata(shared_seed_db, shared_seed_store):
     conn = _conn(shared_seed_db)
     try:
         for key, table in [("documents", "documents"), ("paragraphs", "paragraphs"),
-                           ("passages", "passages"), ("terms", "terms")]:
+                           ("passages", "passages"), ("terms", "terms"),
+                           ("variant_forms", "variant_forms")]:
             assert int(meta[key]) == conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         total = conn.execute("SELECT sum(length) FROM passages").fetchone()[0]
     finally:
@@ -62,7 +63,7 @@ def test_metadata(shared_seed_db, shared_seed_store):
     assert int(meta["documents"]) == 5
     assert int(meta["total_length"]) == total
     assert shared_seed_store.counts() == {
-        k: int(meta[k]) for k in ("documents", "paragraphs", "passages", "terms")
+        k: int(meta[k]) for k in ("documents", "paragraphs", "passages", "terms", "variant_forms")
     }
 
 
