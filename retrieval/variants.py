@@ -127,6 +127,11 @@ def collection_forms(text: str) -> set[str]:
     return set(chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
+def document_forms(paragraphs: Iterable[tuple[int, str, str]]) -> set[str]:
+    """The forms of a document's indexed paragraphs, (number, heading, text) each."""
+    return collection_forms("\n".join(f"{heading}\n{text}" for _, heading, text in paragraphs))
+
+
 def _kept_form(token: str) -> str | None:
     """The form of a normalised token when the variant index keeps it, else None."""
     if len(token) < MIN_PART or not _ARABIC_WORD.fullmatch(token) or term_of(token) is None:

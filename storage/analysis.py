@@ -24,6 +24,7 @@ from pathlib import Path
 
 from retrieval.analyzer import analyze, word_runs
 from retrieval.passages import split_paragraphs, split_windows
+from retrieval.variants import document_forms
 
 #: Below this many bytes to analyse, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -76,6 +77,7 @@ class AnalyzedFile:
     tokens: array  # every window's tokens, as ids in the producer's vocabulary
     new_words: list[str]  # words of that vocabulary first used by this file, in id order
     producer: int  # whose vocabulary the ids are in (a process id)
+    forms: list[str]  # its spelling forms for the variant index (retrieval/variants.py)
 
 
 def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
@@ -145,6 +147,7 @@ class _Vocabulary:
         return AnalyzedFile(
             doc.rel, doc.size, doc.mtime_ns, doc.sha256, _title(doc.text),
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
+            list(document_forms(paragraphs)),
         )
 
 

@@ -313,8 +313,10 @@ def _run(
                 to_remove.append(old[0])
                 report.removed.append(rel)
         if to_add or to_remove or reason is not None or report.params_changed:
-            arrays = _apply(conn, to_add, to_remove, max_file_bytes, progress, report, workers)
-            _finish(conn, params, report, arrays)
+            arrays, forms = _apply(
+                conn, to_add, to_remove, max_file_bytes, progress, report, workers
+            )
+            _finish(conn, params, report, arrays, forms)
         _fill_counts(conn, report)
         conn.execute("COMMIT")
     except BaseException:
@@ -330,10 +332,11 @@ def _apply(
     progress: Progress | None,
     report: IndexReport,
     workers: int,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[tuple[np.ndarray, np.ndarray], dict[int, list[str]]]:
     """Delete removed documents, insert new ones and merge the postings of touched terms.
 
-    Returns the passage arrays (length and paragraph of every passage id).
+    Returns the passage arrays (length and paragraph of every passage id) and the
+    spelling forms of each new document.
     """
     removed_ids: dict[str, list[int]] = defaultdict(list)
     for doc_id in to_remove:
@@ -360,6 +363,7 @@ def _apply(
     )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     docs, paragraph_rows, passage_rows = [], [], []
+    forms: dict[int, list[str]] = {}
     for i, doc in enumerate(analyze_files(to_add, max_file_bytes, workers)):
         _notify(progress, "indexing", i, len(to_add))
         if isinstance(doc, SkippedFile):
@@ -380,6 +384,7 @@ def _apply(
             (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
              len(doc.paragraphs), len(doc.windows))
         )
+        forms[next_doc] = doc.forms
         next_doc += 1
         next_paragraph += len(doc.paragraphs)
         next_passage += len(doc.windows)
@@ -409,7 +414,7 @@ def _apply(
         old = _stored_postings(conn, term)
         if old is not None:
             write(term, *_without(old, gone))
-    return arrays
+    return arrays, forms
 
 
 def _stored_postings(conn: sqlite3.Connection, term: str) -> tuple[bytes, bytes] | None:
@@ -565,6 +570,7 @@ def _finish(
     params: BM25Params,
     report: IndexReport,
     arrays: tuple[np.ndarray, np.ndarray],
+    forms: dict[int, list[str]],
 ) -> None:
     """Recompute what depends on the whole index: N, average length and idf; bump generation."""
     lengths, paragraph_of = arrays
@@ -595,7 +601,7 @@ def _finish(
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     )
-    update_variant_index(conn)
+    update_variant_index(conn, forms)
 
 
 def _fill_counts(conn: sqlite3.Connection, report: IndexReport) -> None:

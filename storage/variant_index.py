@@ -16,9 +16,10 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from retrieval.analyzer import ANALYZER_VERSION, term_of
-from retrieval.variants import VARIANTS_VERSION, Candidate, collection_forms, key_of
+from retrieval.variants import VARIANTS_VERSION, Candidate, document_forms, key_of
 
 _VERSION = f"{VARIANTS_VERSION}/{ANALYZER_VERSION}"
 _SEP = "\n"
@@ -37,8 +38,15 @@ def create_variant_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-def update_variant_index(conn: sqlite3.Connection) -> None:
-    """Subtract the forms of documents gone or changed, add those of new ones; record counts."""
+def update_variant_index(
+    conn: sqlite3.Connection, known_forms: Mapping[int, Iterable[str]] | None = None
+) -> None:
+    """Subtract the forms of documents gone or changed, add those of new ones; record counts.
+
+    `known_forms` holds the forms of documents just analysed (by document id); those of
+    other new documents are read back from their stored paragraphs.
+    """
+    known_forms = known_forms or {}
     stored = conn.execute("SELECT value FROM meta WHERE key = 'variants_version'").fetchone()
     if stored is None or stored[0] != _VERSION:  # new store, rebuilt store or new rules
         conn.execute("DELETE FROM variant_forms")
@@ -57,8 +65,11 @@ def update_variant_index(conn: sqlite3.Connection) -> None:
     ).fetchall()
     rows = []
     for doc_id, sha256 in new:
-        texts = conn.execute("SELECT heading, text FROM paragraphs WHERE doc_id = ?", (doc_id,))
-        forms = collection_forms("\n".join(f"{heading}\n{text}" for heading, text in texts))
+        forms = known_forms.get(doc_id)
+        if forms is None:
+            forms = document_forms(
+                conn.execute("SELECT number, heading, text FROM paragraphs WHERE doc_id = ?", (doc_id,))
+            )
         delta.update(forms)
         rows.append((doc_id, sha256, zlib.compress(_SEP.join(forms).encode("utf-8"), 1)))
     conn.executemany("INSERT INTO variant_docs (doc_id, sha256, forms) VALUES (?, ?, ?)", rows)

@@ -70,7 +70,7 @@ def _rows(db: Path) -> dict[str, list[tuple]]:
     try:
         return {
             table: store.conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-            for table in ("paragraphs", "passages", "arrays")
+            for table in ("paragraphs", "passages", "arrays", "variant_forms")
         } | {
             "documents": store.conn.execute(
                 "SELECT id, path, sha256, title, paragraphs, passages FROM documents ORDER BY 1"
