@@ -21,7 +21,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
@@ -53,7 +52,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import render
+from bot import render, webhook
 from bot.ratelimit import QuestionLimiter
 from bot.service import QAService
 from bot.settings import Settings
@@ -701,19 +700,13 @@ def run_bot(settings: Settings, service: QAService) -> int:
     try:
         if settings.webhook_url:
             log.info(
-                "webhook mode: %s (listening on %s:%d)",
+                "webhook mode: %s (listening on %s:%d, health on %s)",
                 settings.webhook_url,
                 settings.webhook_listen,
                 settings.webhook_port,
+                webhook.HEALTH_PATH,
             )
-            app.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret or None,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            asyncio.run(webhook.serve(app, settings, service, ALLOWED_UPDATES))
         else:
             log.info("polling %s", settings.telegram_base_url or "Telegram")
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
@@ -723,4 +716,7 @@ def run_bot(settings: Settings, service: QAService) -> int:
     except NetworkError as exc:
         log.error("cannot reach the Bot API: %s", redact(str(exc), token))
         return 1
+    finally:
+        service.close()
+    log.info("stopped cleanly: answers in flight sent, store closed")
     return 0

@@ -10,11 +10,15 @@ machine with other test runs.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ if not (ROOT / "bot" / "telegram_app.py").exists():
 
 from bot.render import ADMINS_ONLY_HTML, UPLOAD_ADMINS_ONLY_HTML
 from bot.settings import Settings
+from bot.webhook import SECRET_HEADER
 
 TOKEN = "987654321:AAE2eTestTokenForTheQaBot_012345678"
 BOT_USERNAME = "SeedQaBot"
@@ -437,6 +442,74 @@ def test_no_bot_api_errors_and_the_token_is_never_logged(e2e: E2E):
     log = e2e.bot.log()
     assert TOKEN.partition(":")[2] not in log
     assert "Traceback" not in log, log[-6000:]
+
+
+# --- webhook mode ------------------------------------------------------------------------------
+
+WEBHOOK_SECRET = "hook-secret_0123"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """GET (or POST `body`) on 127.0.0.1 without any proxy; the status and the text."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_webhook_mode_takes_updates_with_the_secret_and_serves_healthz(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    db = tmp_path / "bot.sqlite3"
+    port = _free_port()
+    hook_url = f"http://127.0.0.1:{port}/tg/hook"
+    with TelegramEmulator(TOKEN, BOT_USERNAME) as emu:
+        env = _bot_env(emu, corpus, db)
+        env.update({"WEBHOOK_URL": hook_url, "WEBHOOK_LISTEN": "127.0.0.1",
+                    "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": WEBHOOK_SECRET})
+        bot = BotProcess(env, tmp_path / "bot.log")
+        try:
+            admin = emu.add_user("المشرف", user_id=ADMIN_ID)
+            harness = E2E(emu, bot, corpus, admin, emu.add_private_chat(admin))
+            registered = harness.wait(emu.wait_for_call, "setWebhook", timeout=STARTUP_SECONDS)
+            assert registered.params["url"] == hook_url
+            assert registered.params["secret_token"] == WEBHOOK_SECRET
+
+            status, text = _http(f"http://127.0.0.1:{port}/healthz")
+            assert (status, text) == (200, "ok: 5 documents, 59 passages\n")
+
+            user, chat = harness.private_user("ويب")
+            mark = emu.mark()
+            message = emu.send_message(chat, user, QUESTION)
+            update = json.dumps({"update_id": 1, "message": message}).encode()
+            json_type = {"Content-Type": "application/json"}
+            assert _http(hook_url, update, json_type)[0] == 403
+            assert _http(hook_url, update, {**json_type, SECRET_HEADER: "wrong"})[0] == 403
+            assert _http(hook_url, b"not json", {**json_type, SECRET_HEADER: WEBHOOK_SECRET})[0] == 400
+            assert _http(hook_url, update, {**json_type, SECRET_HEADER: WEBHOOK_SECRET})[0] == 200
+            _assert_answer(harness.message_in(chat, mark))
+            harness.settle()
+            assert len([c for c in emu.calls()[mark:] if c.chat_id == chat["id"]]) == 1, "answered once"
+
+            db.rename(tmp_path / "away.sqlite3")
+            status, text = _http(f"http://127.0.0.1:{port}/healthz")
+            assert status == 503 and text.startswith("unhealthy: "), text
+            (tmp_path / "away.sqlite3").rename(db)
+            assert _http(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        finally:
+            status = bot.stop()
+    assert status == 0, bot.tail()
+    assert "stopped cleanly" in bot.log(), bot.tail()
+    assert TOKEN.partition(":")[2] not in bot.log() and WEBHOOK_SECRET not in bot.log()
 
 
 # --- robustness (after the checks above: these make the bot log failures) -----------------
