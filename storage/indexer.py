@@ -119,6 +119,8 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
     found: list[_SourceFile] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in [d for d in dirnames if Path(dirpath, d).is_symlink()]:
+            report.skipped.append((_linked_folder(root, Path(dirpath, name))))
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
@@ -138,6 +140,18 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
             stat = real.stat()
             found.append(_SourceFile(rel, real, stat.st_size, stat.st_mtime_ns))
     return found
+
+
+def _linked_folder(root: Path, path: Path) -> tuple[str, str]:
+    """A linked folder is never followed: (its path, why) for the report."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        inside = path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):
+        return rel, "broken link"
+    if not inside:
+        return rel, "link pointing outside the collection"
+    return rel, "linked folder (not followed; its files are indexed where they are)"
 
 
 def load(source: _SourceFile, max_bytes: int) -> _Loaded | str:
