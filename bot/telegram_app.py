@@ -36,7 +36,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -594,6 +594,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     if update is None and isinstance(error, NetworkError):
         log.warning("network problem while polling: %s", redact(str(error), token))
+        return
+    if isinstance(error, TimedOut):  # it may have arrived: neither send again nor apologise
+        log.warning("Telegram did not answer in time while handling %s", where)
         return
     log.error("failure while handling %s", where, exc_info=error)
     note = render.admin_error_html(where, redact(f"{type(error).__name__}: {error}", token))

@@ -433,6 +433,29 @@ def test_document_upload_by_a_non_admin_is_refused(e2e: E2E):
     assert not (e2e.corpus / "intruder.txt").exists()
 
 
+def test_a_groups_own_admin_who_is_not_a_bot_admin_can_run_no_admin_command(e2e: E2E):
+    owner = e2e.emu.add_user("مالك المجموعة")
+    group = e2e.emu.add_group("إدارة", supergroup=True, admins=[owner])
+    _, member = _http(
+        f"{e2e.emu.base_url}{TOKEN}/getChatMember",
+        json.dumps({"chat_id": group["id"], "user_id": owner["id"]}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    assert json.loads(member)["result"]["status"] == "administrator", "an admin of the group"
+    done_before = e2e.bot.log().count("reindex done")
+    for command in ("/reindex", "/stats"):
+        mark = e2e.emu.mark()
+        e2e.emu.send_message(group, owner, f"{command}@{BOT_USERNAME}")
+        assert e2e.message_in(group, mark).text == ADMINS_ONLY_HTML
+    mark = e2e.emu.mark()
+    e2e.emu.send_document(group, owner, "نص".encode(), "group_upload.txt")
+    e2e.settle()
+    assert not [c for c in e2e.emu.calls()[mark:] if c.chat_id == group["id"] or c.method == "getFile"]
+    assert not (e2e.corpus / "group_upload.txt").exists()
+    assert e2e.bot.log().count("reindex done") == done_before, "nothing ran"
+    assert not [c for c in e2e.emu.calls("editMessageText") if c.chat_id == group["id"]]
+
+
 # --- the whole run ----------------------------------------------------------------------------
 
 
@@ -536,6 +559,58 @@ def test_an_answer_hit_by_a_flood_limit_is_sent_after_retry_after(e2e: E2E):
     assert flooded.chat_id == chat["id"]
     answer = e2e.message_in(chat, mark, lambda c: c.ok and "<blockquote>" in (c.text or ""), timeout=10.0)
     _assert_answer(answer)
+
+
+def _answers_in(e2e: E2E, chat: dict[str, Any], after: int) -> list[Call]:
+    """The answers (quoted snippets) the bot delivered in `chat` since the cursor `after`."""
+    return [
+        c for c in e2e.emu.calls("sendMessage")
+        if c.index >= after and c.ok and c.chat_id == chat["id"] and "<blockquote>" in (c.text or "")
+    ]
+
+
+def test_a_send_that_times_out_is_neither_sent_again_nor_apologised_for(e2e: E2E):
+    user, chat = e2e.private_user("بطيء")
+    mark = e2e.emu.mark()
+    e2e.emu.hang_next("sendMessage", seconds=8.0)  # longer than the bot's 5 s read timeout
+    e2e.emu.send_message(chat, user, QUESTION)
+    _assert_answer(e2e.message_in(chat, mark, lambda c: c.ok and "<blockquote>" in (c.text or "")))
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 1, "delivered once, not retried"
+    assert [c.text for c in e2e.emu.calls()[mark:] if c.chat_id == chat["id"]] == [
+        _answers_in(e2e, chat, mark)[0].text
+    ], "no apology for an answer that arrived"
+    assert "did not answer in time" in e2e.bot.log()
+    _assert_answer(e2e.ask_private(user, chat, QUESTION))
+
+
+@pytest.mark.parametrize(
+    ("error_code", "count", "retry_after"), [(502, 3, None), (500, 1, None), (429, 2, 1)],
+    ids=["502x3", "500", "429"],
+)
+def test_polling_backs_off_after_getupdates_errors_and_answers_each_question_once(
+    e2e: E2E, error_code: int, count: int, retry_after: int | None
+):
+    user, chat = e2e.private_user("صبور")
+    mark = e2e.emu.mark()
+    e2e.emu.fail_next("getUpdates", count, error_code=error_code, retry_after=retry_after)
+    e2e.emu.send_message(chat, user, QUESTION)  # ends the poll in flight; the next ones fail
+    e2e.wait(e2e.emu.wait_for_call, "getUpdates", lambda c: c.injected, after=mark)
+    e2e.emu.send_message(chat, user, QUESTION + " بالضبط")
+    e2e.wait(lambda timeout: _wait_answers(e2e, chat, mark, 2, timeout), timeout=60.0)
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 2, "each question answered exactly once"
+    assert len([c for c in e2e.emu.calls()[mark:] if c.method == "getUpdates" and c.injected]) == count
+
+
+def _wait_answers(e2e: E2E, chat: dict[str, Any], after: int, n: int, timeout: float) -> Call:
+    """Wait until `n` answers arrived in `chat`; the last one."""
+    deadline = time.monotonic() + timeout
+    while len(found := _answers_in(e2e, chat, after)) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(found)} of {n} answers")
+        time.sleep(0.05)
+    return found[-1]
 
 
 def test_bot_stops_cleanly_on_sigterm(e2e: E2E):
