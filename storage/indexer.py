@@ -120,7 +120,7 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[_SourceFile]:
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in [d for d in dirnames if Path(dirpath, d).is_symlink()]:
-            report.skipped.append((_linked_folder(root, Path(dirpath, name))))
+            report.skipped.append(_linked_folder(root, Path(dirpath, name)))
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue

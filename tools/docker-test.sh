@@ -21,6 +21,7 @@ NAME=arabic-qa-test-$$
 BOT=$NAME-bot
 VOLUME=$NAME-data
 EMULATOR_PID=
+SEED_QUESTION="متى تبدأ زيارة لافروف؟"
 UPLOAD_QUESTION="متى يقام مهرجان الزعفران الذهبي في واحة تلوين؟"
 
 die() { echo "docker-test: $*" >&2; exit 1; }
@@ -111,14 +112,7 @@ wait_healthy "$NAME"
 uid=$("$DOCKER" exec "$NAME" id -u)
 [ "$uid" != 0 ] || die "the container runs as root"
 
-answer=$("$DOCKER" exec "$NAME" python -m bot ask --json "متى تبدأ زيارة لافروف؟")
-python3 - "$answer" <<'PY' || die "unexpected answer: $answer"
-import json, sys
-answer = json.loads(sys.argv[1])
-first = answer["results"][0]
-assert first["source"] == "001_29605565af34d15c.txt", first["source"]
-assert "11 يوليو" in first["snippet"], first["snippet"]
-PY
+answers "$NAME" "$SEED_QUESTION" 001_29605565af34d15c.txt
 
 step "ok: healthy, uid $uid, answers from the seeds"
 
@@ -157,7 +151,7 @@ wait_healthy "$BOT"
 [ "$("$DOCKER" exec "$BOT" python -c 'import os, sqlite3; print(sqlite3.connect(os.environ["DATABASE_PATH"]).execute("PRAGMA integrity_check").fetchone()[0])')" = ok ] \
     || die "the store is corrupt after docker stop"
 answers "$BOT" "$UPLOAD_QUESTION" saffron.txt
-answers "$BOT" "متى تبدأ زيارة لافروف؟" 001_29605565af34d15c.txt
+answers "$BOT" "$SEED_QUESTION" 001_29605565af34d15c.txt
 [ "$("$DOCKER" logs "$BOT" 2>&1 | grep -c "bot @QaTestBot ready")" = 2 ] \
     || { "$DOCKER" logs "$BOT" >&2; die "the bot did not come back up"; }
 step "ok: exit status $code, clean shutdown, intact store, answers again after a restart"
