@@ -559,6 +559,8 @@ def test_an_answer_hit_by_a_flood_limit_is_sent_after_retry_after(e2e: E2E):
     assert flooded.chat_id == chat["id"]
     answer = e2e.message_in(chat, mark, lambda c: c.ok and "<blockquote>" in (c.text or ""), timeout=10.0)
     _assert_answer(answer)
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 1, "sent again once, not twice"
 
 
 def _answers_in(e2e: E2E, chat: dict[str, Any], after: int) -> list[Call]:
