@@ -28,5 +28,5 @@ clean:
 	rm -rf $(VENV) data .pytest_cache
 
 ## Build the Docker image for real and check it (installs and starts Docker if needed; root).
-docker-test:
+docker-test: setup
 	tools/docker-test.sh

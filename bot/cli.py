@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot import health
 from bot.render import HELP, answer_to_console, answer_to_json, sources_to_console
 from bot.service import QAService
 from bot.settings import Settings, SettingsError
@@ -132,13 +133,10 @@ def cmd_chat(service: QAService, top: int) -> int:
 
 
 def cmd_health(service: QAService, settings: Settings) -> int:
-    """`health`: exit 0 when the store opens and matches the analyzer."""
-    reason = service.rebuild_needed()
-    if reason is not None:
-        print(f"unhealthy: {reason}")
+    """`health`: exit 0 when the store opens, matches the analyzer and the token is set."""
+    try:
+        print(health.check(service, settings))
+    except health.Unhealthy as exc:
+        print(f"unhealthy: {exc}")
         return 1
-    counts = service.counts()
-    if settings.telegram_enabled:
-        settings.check_token()
-    print(f"ok: {counts['documents']} documents, {counts['passages']} passages")
     return 0

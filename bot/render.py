@@ -139,6 +139,7 @@ _REASONS = (  # the indexer's reasons for skipping a file, in Arabic
     ("broken link", "رابط معطوب"),
     ("link pointing outside the collection", "رابط يشير إلى خارج المجموعة"),
     ("not a regular file", "ليس ملفاً عادياً"),
+    ("linked folder", "مجلد مرتبط لا أتبعه (ملفاته مفهرسة في مكانها)"),
 )
 _NAME_CHARS = 120
 

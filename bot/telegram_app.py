@@ -21,7 +21,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from telegram import (
     BotCommand,
@@ -37,7 +36,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -53,7 +52,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot import render
+from bot import render, webhook
 from bot.ratelimit import QuestionLimiter
 from bot.service import QAService
 from bot.settings import Settings
@@ -596,6 +595,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update is None and isinstance(error, NetworkError):
         log.warning("network problem while polling: %s", redact(str(error), token))
         return
+    if isinstance(error, TimedOut):  # it may have arrived: neither send again nor apologise
+        log.warning("Telegram did not answer in time while handling %s", where)
+        return
     log.error("failure while handling %s", where, exc_info=error)
     note = render.admin_error_html(where, redact(f"{type(error).__name__}: {error}", token))
     for admin in state.settings.admin_ids:
@@ -707,19 +709,13 @@ def run_bot(settings: Settings, service: QAService) -> int:
     try:
         if settings.webhook_url:
             log.info(
-                "webhook mode: %s (listening on %s:%d)",
+                "webhook mode: %s (listening on %s:%d, health on %s)",
                 settings.webhook_url,
                 settings.webhook_listen,
                 settings.webhook_port,
+                webhook.HEALTH_PATH,
             )
-            app.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path=urlparse(settings.webhook_url).path.lstrip("/"),
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret or None,
-                allowed_updates=ALLOWED_UPDATES,
-            )
+            asyncio.run(webhook.serve(app, settings, service, ALLOWED_UPDATES))
         else:
             log.info("polling %s", settings.telegram_base_url or "Telegram")
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
@@ -729,4 +725,7 @@ def run_bot(settings: Settings, service: QAService) -> int:
     except NetworkError as exc:
         log.error("cannot reach the Bot API: %s", redact(str(exc), token))
         return 1
+    finally:
+        service.close()
+    log.info("stopped cleanly: answers in flight sent, store closed")
     return 0

@@ -117,27 +117,62 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[SourceFile]:
     """Every candidate file under `corpus_dir`, sorted; symlinks leaving it are skipped."""
     root = corpus_dir.resolve()
     found: list[SourceFile] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(SUFFIXES):
+    folders = [root]
+    while folders:  # depth first, in name order, as os.walk would go
+        folder = folders.pop()
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
                 continue
-            path = Path(dirpath, name)
-            rel = path.relative_to(root).as_posix()
-            try:
-                real = path.resolve(strict=True)
-            except (OSError, RuntimeError):
-                report.skipped.append((rel, "broken link"))
-                continue
-            if not real.is_relative_to(root):
-                report.skipped.append((rel, "link pointing outside the collection"))
-                continue
-            if not real.is_file():
-                report.skipped.append((rel, "not a regular file"))
-                continue
-            stat = real.stat()
-            found.append(SourceFile(rel, real, stat.st_size, stat.st_mtime_ns))
+            if entry.is_dir(follow_symlinks=False):
+                subfolders.append(Path(entry.path))
+            elif entry.is_symlink() and entry.is_dir():
+                report.skipped.append(_linked_folder(root, Path(entry.path)))
+            elif entry.name.lower().endswith(SUFFIXES):
+                source = _source(root, entry, report)
+                if source is not None:
+                    found.append(source)
+        folders.extend(reversed(subfolders))
     return found
+
+
+def _source(root: Path, entry: os.DirEntry, report: IndexReport) -> SourceFile | None:
+    """The file an entry names, or None (with the reason in the report)."""
+    path = Path(entry.path)
+    rel = path.relative_to(root).as_posix()
+    if not entry.is_symlink():  # a plain entry of a folder inside the collection
+        if not entry.is_file(follow_symlinks=False):
+            report.skipped.append((rel, "not a regular file"))
+            return None
+        stat = entry.stat(follow_symlinks=False)
+        return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns)
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        report.skipped.append((rel, "broken link"))
+        return None
+    if not real.is_relative_to(root):
+        report.skipped.append((rel, "link pointing outside the collection"))
+        return None
+    if not real.is_file():
+        report.skipped.append((rel, "not a regular file"))
+        return None
+    stat = real.stat()
+    return SourceFile(rel, real, stat.st_size, stat.st_mtime_ns)
+
+
+def _linked_folder(root: Path, path: Path) -> tuple[str, str]:
+    """A linked folder is never followed: (its path, why) for the report."""
+    rel = path.relative_to(root).as_posix()
+    try:
+        inside = path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):
+        return rel, "broken link"
+    if not inside:
+        return rel, "link pointing outside the collection"
+    return rel, "linked folder (not followed; its files are indexed where they are)"
 
 
 def rebuild_reason(conn: sqlite3.Connection) -> str | None:

@@ -1,8 +1,14 @@
-"""Shared fixtures: a real SQLite store in tmp_path, built from the seed articles."""
+"""Shared fixtures: a real SQLite store in tmp_path, built from the seed articles.
+
+Also a session-wide check: no bot token in any log line of the whole run (see
+`TokenWatch` at the end).
+"""
 
 from __future__ import annotations
 
+import logging
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -156,3 +162,70 @@ def shared_seed_store(shared_seed_db: Path):
     store = Store(shared_seed_db)
     yield store
     store.close()
+
+
+# --- the token never appears in a log line of the whole run ----------------------------
+
+#: A bot token (id:secret), or a secret alone (Telegram's start with "AA", 35 characters).
+TOKEN_SHAPE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}|(?<![\w-])AA[A-Za-z0-9_-]{33}(?![\w-])")
+#: Loggers of the Bot API emulator, which plays Telegram: tokens in its request paths are its own.
+EMULATOR_LOGGERS = ("aiohttp.access", "aiohttp.server", "aiohttp.web")
+
+
+class TokenWatch(logging.Handler):
+    """Sees every log record of the session (and subprocess outputs); keeps those with a token."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not record.name.startswith(EMULATOR_LOGGERS):
+            self.check(f"log record of {record.name}", self.format(record))
+
+    def check(self, where: str, text: str | bytes | None) -> None:
+        """Keep `text` as a leak when it shows a token."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        match = TOKEN_SHAPE.search(text or "")
+        if match:
+            line = next(ln for ln in text.splitlines() if match.group(0) in ln)
+            self.leaks.append(f"{where}: {line[:300]}")
+
+
+TOKEN_WATCH = TokenWatch()
+_communicate = subprocess.Popen.communicate
+
+
+def _watched_communicate(self: subprocess.Popen, *args, **kwargs):
+    """Popen.communicate (so subprocess.run) that shows what the child wrote to TOKEN_WATCH."""
+    out, err = _communicate(self, *args, **kwargs)
+    TOKEN_WATCH.check(f"output of {self.args!r}"[:200], out)
+    TOKEN_WATCH.check(f"stderr of {self.args!r}"[:200], err)
+    return out, err
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Watch every log record at the bot's level (INFO) and every captured subprocess output."""
+    root = logging.getLogger()
+    root.addHandler(TOKEN_WATCH)
+    root.setLevel(logging.INFO)
+    subprocess.Popen.communicate = _watched_communicate
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _log_files_are_watched(tmp_path_factory: pytest.TempPathFactory):
+    """At the end, also read the log files the tests' processes wrote (e.g. the e2e bot's)."""
+    yield
+    for path in sorted(tmp_path_factory.getbasetemp().rglob("*.log")):
+        TOKEN_WATCH.check(str(path), path.read_bytes())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a token reached a log line, naming where."""
+    if TOKEN_WATCH.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_sep("=", "a bot token appeared in the logs", red=True)
+        for leak in TOKEN_WATCH.leaks:
+            reporter.write_line(leak)

@@ -10,11 +10,15 @@ machine with other test runs.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ if not (ROOT / "bot" / "telegram_app.py").exists():
 
 from bot.render import ADMINS_ONLY_HTML, UPLOAD_ADMINS_ONLY_HTML
 from bot.settings import Settings
+from bot.webhook import SECRET_HEADER
 
 TOKEN = "987654321:AAE2eTestTokenForTheQaBot_012345678"
 BOT_USERNAME = "SeedQaBot"
@@ -428,6 +433,29 @@ def test_document_upload_by_a_non_admin_is_refused(e2e: E2E):
     assert not (e2e.corpus / "intruder.txt").exists()
 
 
+def test_a_groups_own_admin_who_is_not_a_bot_admin_can_run_no_admin_command(e2e: E2E):
+    owner = e2e.emu.add_user("مالك المجموعة")
+    group = e2e.emu.add_group("إدارة", supergroup=True, admins=[owner])
+    _, member = _http(
+        f"{e2e.emu.base_url}{TOKEN}/getChatMember",
+        json.dumps({"chat_id": group["id"], "user_id": owner["id"]}).encode(),
+        {"Content-Type": "application/json"},
+    )
+    assert json.loads(member)["result"]["status"] == "administrator", "an admin of the group"
+    done_before = e2e.bot.log().count("reindex done")
+    for command in ("/reindex", "/stats"):
+        mark = e2e.emu.mark()
+        e2e.emu.send_message(group, owner, f"{command}@{BOT_USERNAME}")
+        assert e2e.message_in(group, mark).text == ADMINS_ONLY_HTML
+    mark = e2e.emu.mark()
+    e2e.emu.send_document(group, owner, "نص".encode(), "group_upload.txt")
+    e2e.settle()
+    assert not [c for c in e2e.emu.calls()[mark:] if c.chat_id == group["id"] or c.method == "getFile"]
+    assert not (e2e.corpus / "group_upload.txt").exists()
+    assert e2e.bot.log().count("reindex done") == done_before, "nothing ran"
+    assert not [c for c in e2e.emu.calls("editMessageText") if c.chat_id == group["id"]]
+
+
 # --- the whole run ----------------------------------------------------------------------------
 
 
@@ -437,6 +465,74 @@ def test_no_bot_api_errors_and_the_token_is_never_logged(e2e: E2E):
     log = e2e.bot.log()
     assert TOKEN.partition(":")[2] not in log
     assert "Traceback" not in log, log[-6000:]
+
+
+# --- webhook mode ------------------------------------------------------------------------------
+
+WEBHOOK_SECRET = "hook-secret_0123"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """GET (or POST `body`) on 127.0.0.1 without any proxy; the status and the text."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_webhook_mode_takes_updates_with_the_secret_and_serves_healthz(tmp_path: Path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    db = tmp_path / "bot.sqlite3"
+    port = _free_port()
+    hook_url = f"http://127.0.0.1:{port}/tg/hook"
+    with TelegramEmulator(TOKEN, BOT_USERNAME) as emu:
+        env = _bot_env(emu, corpus, db)
+        env.update({"WEBHOOK_URL": hook_url, "WEBHOOK_LISTEN": "127.0.0.1",
+                    "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": WEBHOOK_SECRET})
+        bot = BotProcess(env, tmp_path / "bot.log")
+        try:
+            admin = emu.add_user("المشرف", user_id=ADMIN_ID)
+            harness = E2E(emu, bot, corpus, admin, emu.add_private_chat(admin))
+            registered = harness.wait(emu.wait_for_call, "setWebhook", timeout=STARTUP_SECONDS)
+            assert registered.params["url"] == hook_url
+            assert registered.params["secret_token"] == WEBHOOK_SECRET
+
+            status, text = _http(f"http://127.0.0.1:{port}/healthz")
+            assert (status, text) == (200, "ok: 5 documents, 59 passages\n")
+
+            user, chat = harness.private_user("ويب")
+            mark = emu.mark()
+            message = emu.send_message(chat, user, QUESTION)
+            update = json.dumps({"update_id": 1, "message": message}).encode()
+            json_type = {"Content-Type": "application/json"}
+            assert _http(hook_url, update, json_type)[0] == 403
+            assert _http(hook_url, update, {**json_type, SECRET_HEADER: "wrong"})[0] == 403
+            assert _http(hook_url, b"not json", {**json_type, SECRET_HEADER: WEBHOOK_SECRET})[0] == 400
+            assert _http(hook_url, update, {**json_type, SECRET_HEADER: WEBHOOK_SECRET})[0] == 200
+            _assert_answer(harness.message_in(chat, mark))
+            harness.settle()
+            assert len([c for c in emu.calls()[mark:] if c.chat_id == chat["id"]]) == 1, "answered once"
+
+            db.rename(tmp_path / "away.sqlite3")
+            status, text = _http(f"http://127.0.0.1:{port}/healthz")
+            assert status == 503 and text.startswith("unhealthy: "), text
+            (tmp_path / "away.sqlite3").rename(db)
+            assert _http(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        finally:
+            status = bot.stop()
+    assert status == 0, bot.tail()
+    assert "stopped cleanly" in bot.log(), bot.tail()
+    assert TOKEN.partition(":")[2] not in bot.log() and WEBHOOK_SECRET not in bot.log()
 
 
 # --- robustness (after the checks above: these make the bot log failures) -----------------
@@ -463,6 +559,60 @@ def test_an_answer_hit_by_a_flood_limit_is_sent_after_retry_after(e2e: E2E):
     assert flooded.chat_id == chat["id"]
     answer = e2e.message_in(chat, mark, lambda c: c.ok and "<blockquote>" in (c.text or ""), timeout=10.0)
     _assert_answer(answer)
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 1, "sent again once, not twice"
+
+
+def _answers_in(e2e: E2E, chat: dict[str, Any], after: int) -> list[Call]:
+    """The answers (quoted snippets) the bot delivered in `chat` since the cursor `after`."""
+    return [
+        c for c in e2e.emu.calls("sendMessage")
+        if c.index >= after and c.ok and c.chat_id == chat["id"] and "<blockquote>" in (c.text or "")
+    ]
+
+
+def test_a_send_that_times_out_is_neither_sent_again_nor_apologised_for(e2e: E2E):
+    user, chat = e2e.private_user("بطيء")
+    mark = e2e.emu.mark()
+    e2e.emu.hang_next("sendMessage", seconds=8.0)  # longer than the bot's 5 s read timeout
+    e2e.emu.send_message(chat, user, QUESTION)
+    _assert_answer(e2e.message_in(chat, mark, lambda c: c.ok and "<blockquote>" in (c.text or "")))
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 1, "delivered once, not retried"
+    assert [c.text for c in e2e.emu.calls()[mark:] if c.chat_id == chat["id"]] == [
+        _answers_in(e2e, chat, mark)[0].text
+    ], "no apology for an answer that arrived"
+    assert "did not answer in time" in e2e.bot.log()
+    _assert_answer(e2e.ask_private(user, chat, QUESTION))
+
+
+@pytest.mark.parametrize(
+    ("error_code", "count", "retry_after"), [(502, 3, None), (500, 1, None), (429, 2, 1)],
+    ids=["502x3", "500", "429"],
+)
+def test_polling_backs_off_after_getupdates_errors_and_answers_each_question_once(
+    e2e: E2E, error_code: int, count: int, retry_after: int | None
+):
+    user, chat = e2e.private_user("صبور")
+    mark = e2e.emu.mark()
+    e2e.emu.fail_next("getUpdates", count, error_code=error_code, retry_after=retry_after)
+    e2e.emu.send_message(chat, user, QUESTION)  # ends the poll in flight; the next ones fail
+    e2e.wait(e2e.emu.wait_for_call, "getUpdates", lambda c: c.injected, after=mark)
+    e2e.emu.send_message(chat, user, QUESTION + " بالضبط")
+    e2e.wait(lambda timeout: _wait_answers(e2e, chat, mark, 2, timeout), timeout=60.0)
+    e2e.settle()
+    assert len(_answers_in(e2e, chat, mark)) == 2, "each question answered exactly once"
+    assert len([c for c in e2e.emu.calls()[mark:] if c.method == "getUpdates" and c.injected]) == count
+
+
+def _wait_answers(e2e: E2E, chat: dict[str, Any], after: int, n: int, timeout: float) -> Call:
+    """Wait until `n` answers arrived in `chat`; the last one."""
+    deadline = time.monotonic() + timeout
+    while len(found := _answers_in(e2e, chat, after)) < n:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(found)} of {n} answers")
+        time.sleep(0.05)
+    return found[-1]
 
 
 def test_bot_stops_cleanly_on_sigterm(e2e: E2E):

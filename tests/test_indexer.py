@@ -198,6 +198,26 @@ def test_symlink_pointing_outside_the_collection_is_skipped(tmp_path, seed_dir):
     assert not set(analyze("كلمةفريدة")) & _terms(db)
 
 
+def test_linked_folders_and_escaping_relative_links_are_skipped_with_a_reason(tmp_path, seed_dir):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("كلمةفريدة سرية خارج المجموعة.", encoding="utf-8")
+    (seed_dir / "sub").mkdir()
+    (seed_dir / "sub" / "escape.txt").symlink_to(Path("..", "..", "outside", "secret.txt"))
+    (seed_dir / "linked-out").symlink_to(outside, target_is_directory=True)
+    (seed_dir / "linked-in").symlink_to(seed_dir / "sub", target_is_directory=True)
+    (seed_dir / "odd..name.txt").write_text("اسم غريب لكنه داخل المجموعة.", encoding="utf-8")
+    db = tmp_path / "db.sqlite3"
+    report = index_collection(db, seed_dir)
+    skipped = dict(report.skipped)
+    assert "outside" in skipped["sub/escape.txt"]
+    assert "outside" in skipped["linked-out"]
+    assert "linked-in" in skipped  # not followed: its files are indexed where they are
+    assert "odd..name.txt" in report.indexed
+    assert len(report.indexed) == 6
+    assert not set(analyze("كلمةفريدة")) & _terms(db)
+
+
 def test_missing_collection_folder_is_an_error(tmp_path):
     with pytest.raises(StoreError, match="not found"):
         index_collection(tmp_path / "db.sqlite3", tmp_path / "nowhere")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import json
+import logging
 
 import aiohttp
 import pytest
@@ -31,6 +32,16 @@ from telegram.ext import (
 )
 
 from tests.telegram_emulator import TelegramEmulator, auto_entities, parse_html
+
+
+@pytest.fixture(autouse=True)
+def _quiet_httpx():
+    """As the bot does (configure_logging): httpx's request lines hold the token, keep them out."""
+    httpx = logging.getLogger("httpx")
+    level = httpx.level
+    httpx.setLevel(logging.WARNING)
+    yield
+    httpx.setLevel(level)
 
 
 async def _start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

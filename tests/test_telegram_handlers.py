@@ -8,6 +8,7 @@ import html
 import itertools
 import json
 import logging
+import random
 import threading
 import time
 from html.parser import HTMLParser
@@ -18,11 +19,12 @@ import pytest
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
-from bot import telegram_app
+from bot import render, telegram_app
 from bot.service import QAService
 from bot.settings import Settings
 from bot.telegram_app import build_application, configure_logging, redact
 from storage.indexer import index_collection
+from tests.telegram_emulator import parse_html
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw_"
 BOT_USER = {
@@ -895,27 +897,169 @@ async def test_search_runs_in_a_worker_thread(make_bot, seed_db: Path, seed_dir:
 
 @pytest.mark.parametrize("webhook", [True, False])
 def test_run_bot_uses_a_webhook_when_webhook_url_is_set_else_polling(monkeypatch, webhook):
-    calls: dict[str, dict] = {}
+    calls: dict[str, Any] = {}
+
+    async def serve(app, settings, service, allowed_updates):
+        calls["webhook"] = (settings, allowed_updates)
+
+    monkeypatch.setattr(telegram_app.webhook, "serve", serve)
     monkeypatch.setattr(
-        telegram_app.Application, "run_webhook", lambda self, **kw: calls.setdefault("webhook", kw)
-    )
-    monkeypatch.setattr(
-        telegram_app.Application, "run_polling", lambda self, **kw: calls.setdefault("polling", kw)
+        telegram_app.Application,
+        "run_polling",
+        lambda self, **kw: calls.setdefault("polling", kw["allowed_updates"]),
     )
     settings = Settings(
         telegram_bot_token=TOKEN,
         webhook_url="https://bot.example.org/telegram/hook" if webhook else "",
-        webhook_listen="127.0.0.1",
-        webhook_port=8444,
-        webhook_secret="s3cret_token",
     )
     assert telegram_app.run_bot(settings, QAService(":memory:", ".")) == 0
     if webhook:
-        assert set(calls) == {"webhook"}
-        kw = calls["webhook"]
-        assert (kw["listen"], kw["port"], kw["url_path"]) == ("127.0.0.1", 8444, "telegram/hook")
-        assert kw["webhook_url"] == "https://bot.example.org/telegram/hook"
-        assert kw["secret_token"] == "s3cret_token"
+        assert set(calls) == {"webhook"} and calls["webhook"][0] is settings
+        allowed = calls["webhook"][1]
     else:
         assert set(calls) == {"polling"}
-    assert set(next(iter(calls.values()))["allowed_updates"]) >= {"message", "channel_post"}
+        allowed = calls["polling"]
+    assert set(allowed) >= {"message", "channel_post"}
+
+
+# --- faults: reindex under load, bad questions ----------------------------------------------
+
+LOAD_USERS = 20
+LOAD_REINDEXES = 10
+
+
+def _seed_questions(corpus: Path, service: QAService, count: int) -> list[str]:
+    """`count` questions the seeds answer: the first words of their longer paragraphs."""
+    lines = [
+        line
+        for path in sorted(corpus.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if len(line.split()) > 12
+    ]
+    questions = [" ".join(line.split()[2:9]) for line in lines]
+    answered = [q for q in questions if service.ask(q).results]
+    assert len(answered) >= count
+    return answered[:count]
+
+
+class StepClock:
+    """A clock that moves 3 s on every reading: each user stays within 20 questions a minute."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 3.0
+        return self.now
+
+
+async def test_reindex_under_load_loses_no_answer(make_bot, seed_dir: Path, capsys):
+    bot = await make_bot(clock=StepClock(), questions_per_minute=20)
+    questions = _seed_questions(seed_dir, bot.service, LOAD_USERS)
+    users = [10_000 + i for i in range(LOAD_USERS)]
+    asked = dict.fromkeys(users, 0)
+    during = 0
+    done = asyncio.Event()
+
+    async def user_asks(user: int, question: str) -> None:
+        nonlocal during
+        while not done.is_set():
+            during += bot.app.bot_data["state"].reindexing
+            asked[user] += 1
+            await bot.send(bot.private(question, user=user))
+
+    async def admin_reindexes() -> None:
+        for run in range(LOAD_REINDEXES):
+            (seed_dir / "changing.txt").write_text(
+                f"فقرة متغيرة رقم {run} عن مهرجان الكتاب في المدينة.\n", encoding="utf-8"
+            )
+            await bot.send(bot.private("/reindex", user=ADMIN))
+        done.set()
+
+    await asyncio.gather(admin_reindexes(), *(user_asks(u, q) for u, q in zip(users, questions)))
+
+    for user in users:
+        replies = [r["text"] for r in bot.replies() if r["chat_id"] == user]
+        assert len(replies) == asked[user], "one reply per question"
+        assert all(check_html(t) and "<blockquote>" in t for t in replies), "never empty"
+    to_admin = [check_html(r["text"]) for r in bot.replies() if r["chat_id"] == ADMIN]
+    assert to_admin == [check_html(render.REINDEX_STARTED_HTML)] * LOAD_REINDEXES
+    reports = [e["text"] for e in bot.request.sent("editMessageText")]
+    finals = [t for t in reports if "اكتملت إعادة الفهرسة" in t]
+    assert len(finals) == LOAD_REINDEXES and all("1 مفهرسة" in t for t in finals)
+    sent = json.dumps([p for _, p in bot.request.calls], ensure_ascii=False)
+    assert "database is locked" not in sent and "خطأ" not in sent
+    assert during > 0, "questions were asked while a reindex ran"
+    with capsys.disabled():
+        print(
+            f"\nreindex under load: {LOAD_USERS} users, {sum(asked.values())} answers "
+            f"({during} while a reindex ran), {LOAD_REINDEXES} reindexes, 0 failures"
+        )
+
+
+FUZZ_INPUTS = 10_000
+FUZZ_THROUGH_HANDLERS = 300  # AIORateLimiter sends 30 messages a second: 10 s
+FUZZ_IN_GROUP = 15  # and 20 a minute per group
+_MARKS = "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u0640"
+_EMOJI = ["😀", "👍🏽", "👨‍👩‍👧", "🇸🇦", "❤️", "🕌", "𝕏", "𓀀", "🫠"]
+_INJECTIONS = [
+    "<b>", "</blockquote>", "<a href='javascript:alert(1)'>x</a>", "<script>", "&amp;", "&#0;",
+    "&lt;", "<tg-spoiler>", "**عريض**", "__x__", "`code`", "```pre```", "[رابط](http://x.y)",
+    "'; DROP TABLE postings; --", "1 OR 1=1", "\" OR \"\"=\"", "%' --", "NULL", "\\x00",
+    "title:موسكو AND زيارة*", "NEAR(زيارة لافروف)", '"زيارة لافروف"', "-موسكو +بيونغ", "^2", "(((",
+    "*", "?", "~1", "زيارة OR", "{{7*7}}", "${jndi:ldap://x}", "/ask", "@QaBot", "#وسم",
+]
+_ARABIC = ["زيارة", "لافروف", "مُتَى", "تَبْدَأُ", "كوريا", "الشمالية", "ـــــ", "٢٠٢٤", "ﻻ", "ی", "؟"]
+
+
+def _fuzz_input(rng: random.Random) -> str:
+    """One hostile question: random Unicode, marks, emoji, controls, injections, Arabic, or huge."""
+    kind = rng.randrange(8)
+    if kind == 0:  # random code points, astral included, no surrogates
+        return "".join(
+            chr(c) for c in (rng.randrange(0x110000) for _ in range(rng.randrange(1, 40)))
+            if not 0xD800 <= c <= 0xDFFF
+        )
+    if kind == 1:
+        return "".join(rng.choice(_MARKS + "زيارة لافروف ") for _ in range(rng.randrange(1, 60)))
+    if kind == 2:
+        return "".join(chr(rng.choice([*range(0, 32), *range(127, 160)])) for _ in range(20)) + "زيارة"
+    if kind == 3 and rng.random() < 0.01:
+        return (rng.choice(_ARABIC + _EMOJI + _INJECTIONS) * 100_000)[:100_000]
+    pool = _ARABIC + _EMOJI + _INJECTIONS + list(_MARKS)
+    return " ".join(rng.choice(pool) for _ in range(rng.randrange(1, 15)))
+
+
+def _check_reply(text: str, markup: dict | None = None) -> int:
+    """A reply Telegram accepts: its HTML parses, ≤ 4096 characters, callback data ≤ 64 bytes."""
+    check_html(text)
+    parse_html(text)
+    assert all(len(d.encode()) <= 64 for d in callback_data(markup))
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_bad_questions_get_valid_replies(make_bot, capsys):
+    bot = await make_bot(questions_per_minute=FUZZ_INPUTS)
+    state = bot.app.bot_data["state"]
+    rng = random.Random(20240711)
+    inputs = [_fuzz_input(rng) for _ in range(FUZZ_INPUTS)]
+    longest = 0
+    for question in inputs[FUZZ_THROUGH_HANDLERS:]:
+        answer = bot.service.ask(question, top=3)
+        markup = telegram_app._keyboard(state, question, answer, 0)
+        longest = max(longest, _check_reply(render.answer_to_html(answer), markup and markup.to_dict()))
+    for question in inputs[:FUZZ_THROUGH_HANDLERS]:
+        await bot.send(bot.private(question))
+    for question in inputs[:FUZZ_IN_GROUP]:
+        await bot.send(bot.group(f"/ask {question}"))
+    replies = bot.replies()
+    assert len(replies) == FUZZ_THROUGH_HANDLERS + FUZZ_IN_GROUP, "one reply each"
+    for reply in replies:
+        longest = max(longest, _check_reply(reply["text"], reply.get("reply_markup")))
+    assert not [r for r in replies if r["text"] == render.UNEXPECTED_ERROR_HTML]
+    with capsys.disabled():
+        print(
+            f"\nfuzz: {FUZZ_INPUTS} inputs ({len(replies)} through process_update), "
+            f"longest input {max(map(len, inputs))} characters, 0 exceptions, "
+            f"longest reply {longest} characters"
+        )

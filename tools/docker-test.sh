@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Build the image for real and check it: answers from the seeds inside the
-# container, runs as non-root, passes its HEALTHCHECK. Usage: make docker-test
+# container, runs as non-root, passes its HEALTHCHECK; a document added to the
+# collection survives recreating the container (the /data volume); the bot, polling
+# the test Bot API emulator on 127.0.0.1, stops cleanly on `docker stop` and starts
+# and answers again over an intact store. Usage: make docker-test (after make setup)
 #
 # On a machine without a Docker engine this installs Debian's docker.io and starts
 # dockerd by hand (needs root). Without a reachable image registry the base image is
@@ -15,7 +18,11 @@ DOCKER=/usr/bin/docker            # Debian's client: BuildKit built in
 WORK=${DOCKER_TEST_WORK:-/tmp/arabic-qa-docker}
 CA_BUNDLE=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 NAME=arabic-qa-test-$$
+BOT=$NAME-bot
 VOLUME=$NAME-data
+EMULATOR_PID=
+SEED_QUESTION="متى تبدأ زيارة لافروف؟"
+UPLOAD_QUESTION="متى يقام مهرجان الزعفران الذهبي في واحة تلوين؟"
 
 die() { echo "docker-test: $*" >&2; exit 1; }
 step() { echo "docker-test: $*" >&2; }
@@ -55,8 +62,34 @@ ensure_base() {
 }
 
 cleanup() {
-    "$DOCKER" rm -f "$NAME" >/dev/null 2>&1 || true
+    "$DOCKER" rm -f "$NAME" "$BOT" >/dev/null 2>&1 || true
+    [ -z "$EMULATOR_PID" ] || kill "$EMULATOR_PID" 2>/dev/null || true
     "$DOCKER" volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+}
+
+# wait_healthy CONTAINER: until its HEALTHCHECK passes (fail if it stops or stays unhealthy).
+wait_healthy() {
+    step "waiting for the health check of $1"
+    local status=starting
+    for _ in $(seq 90); do
+        status=$("$DOCKER" inspect --format '{{.State.Health.Status}}' "$1")
+        [ "$status" = healthy ] && return
+        [ "$("$DOCKER" inspect --format '{{.State.Running}}' "$1")" = true ] \
+            || { "$DOCKER" logs "$1" >&2; die "$1 stopped"; }
+        sleep 1
+    done
+    "$DOCKER" logs "$1" >&2
+    die "health check of $1: $status"
+}
+
+# answers CONTAINER QUESTION SOURCE: the first result of `ask --json` comes from SOURCE.
+answers() {
+    local answer
+    answer=$("$DOCKER" exec "$1" python -m bot ask --json "$2")
+    python3 - "$answer" "$3" <<'PY' || die "unexpected answer in $1: $answer"
+import json, sys
+assert json.loads(sys.argv[1])["results"][0]["source"] == sys.argv[2]
+PY
 }
 
 mkdir -p "$WORK"
@@ -75,27 +108,50 @@ step "starting a container without a Telegram token"
     --health-interval 2s --health-start-period 5s --health-retries 3 \
     "$IMAGE" sleep infinity >/dev/null
 
-step "waiting for the health check"
-status=starting
-for _ in $(seq 90); do
-    status=$("$DOCKER" inspect --format '{{.State.Health.Status}}' "$NAME")
-    [ "$status" = healthy ] && break
-    [ "$("$DOCKER" inspect --format '{{.State.Running}}' "$NAME")" = true ] \
-        || { "$DOCKER" logs "$NAME" >&2; die "container stopped"; }
-    sleep 1
-done
-[ "$status" = healthy ] || { "$DOCKER" logs "$NAME" >&2; die "health check: $status"; }
-
+wait_healthy "$NAME"
 uid=$("$DOCKER" exec "$NAME" id -u)
 [ "$uid" != 0 ] || die "the container runs as root"
 
-answer=$("$DOCKER" exec "$NAME" python -m bot ask --json "متى تبدأ زيارة لافروف؟")
-python3 - "$answer" <<'PY' || die "unexpected answer: $answer"
-import json, sys
-answer = json.loads(sys.argv[1])
-first = answer["results"][0]
-assert first["source"] == "001_29605565af34d15c.txt", first["source"]
-assert "11 يوليو" in first["snippet"], first["snippet"]
-PY
+answers "$NAME" "$SEED_QUESTION" 001_29605565af34d15c.txt
 
 step "ok: healthy, uid $uid, answers from the seeds"
+
+step "adding a document to the collection, then recreating the container"
+"$DOCKER" exec -i "$NAME" sh -c 'cat > "$CORPUS_DIR/saffron.txt"' <<'TXT'
+مهرجان الزعفران الذهبي
+
+يقام مهرجان الزعفران الذهبي في واحة تلوين كل عام في الأسبوع الأول من شهر نوفمبر.
+TXT
+"$DOCKER" rm -f "$NAME" >/dev/null
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+.venv/bin/python -m tests.telegram_emulator --port "$port" >"$WORK/emulator.log" 2>&1 &
+EMULATOR_PID=$!
+token=$(.venv/bin/python -c 'from tests.telegram_emulator import DEFAULT_TOKEN; print(DEFAULT_TOKEN)')
+"$DOCKER" run -d --name "$BOT" --network host -v "$VOLUME:/data" \
+    --health-interval 2s --health-start-period 5s --health-retries 3 \
+    -e TELEGRAM_BOT_TOKEN="$token" -e TELEGRAM_BASE_URL="http://127.0.0.1:$port/bot" \
+    -e TELEGRAM_BASE_FILE_URL="http://127.0.0.1:$port/file/bot" -e NO_PROXY=127.0.0.1 \
+    "$IMAGE" >/dev/null
+wait_healthy "$BOT"
+answers "$BOT" "$UPLOAD_QUESTION" saffron.txt
+step "ok: the added document survived recreating the container"
+
+step "docker stop (SIGTERM)"
+"$DOCKER" stop "$BOT" >/dev/null
+code=$("$DOCKER" inspect --format '{{.State.ExitCode}}' "$BOT")
+case "$code" in 0|143) ;; *) "$DOCKER" logs "$BOT" >&2; die "exit status $code after docker stop";; esac
+"$DOCKER" logs "$BOT" 2>&1 | grep -q "stopped cleanly" \
+    || { "$DOCKER" logs "$BOT" >&2; die "no clean shutdown in the logs"; }
+! "$DOCKER" logs "$BOT" 2>&1 | grep -qF "${token#*:}" || die "the token appears in the logs"
+
+step "starting it again"
+"$DOCKER" start "$BOT" >/dev/null
+wait_healthy "$BOT"
+[ "$("$DOCKER" exec "$BOT" python -c 'import os, sqlite3; print(sqlite3.connect(os.environ["DATABASE_PATH"]).execute("PRAGMA integrity_check").fetchone()[0])')" = ok ] \
+    || die "the store is corrupt after docker stop"
+answers "$BOT" "$UPLOAD_QUESTION" saffron.txt
+answers "$BOT" "$SEED_QUESTION" 001_29605565af34d15c.txt
+[ "$("$DOCKER" logs "$BOT" 2>&1 | grep -c "bot @QaTestBot ready")" = 2 ] \
+    || { "$DOCKER" logs "$BOT" >&2; die "the bot did not come back up"; }
+step "ok: exit status $code, clean shutdown, intact store, answers again after a restart"
