@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from retrieval.analyzer import analyze_spans
@@ -57,8 +58,9 @@ def make_snippet(
     end = start + len(body)
     prefix = ELLIPSIS + " " if start > 0 else ""
     suffix = " " + ELLIPSIS if end < len(text) else ""
-    shift = len(prefix) - start
-    highlights = [(s + shift, e + shift) for s, e, _ in spans if s >= start and e <= end]
+    # The window may reach past the analysed region: highlight what it really shows.
+    shift = len(prefix)
+    highlights = [(s + shift, e + shift) for s, e, _ in matched_spans(body, weights)]
     return Snippet(prefix + body + suffix, highlights)
 
 
@@ -96,7 +98,7 @@ def _best_start(
         terms = {t for s, e, t in spans[i:] if e <= end} | {
             t for s, e, t in spans[:i] if s >= start
         }
-        weight = sum(weights[t] for t in terms)
+        weight = math.fsum(weights[t] for t in terms)  # exact: no dependence on set order
         in_focus = int(focus is not None and focus[0] <= anchor < focus[1])
         key = (weight, in_focus, -anchor)
         if best_key is None or key > best_key:
