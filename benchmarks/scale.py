@@ -20,8 +20,10 @@ What it does, in order:
    process to its first answer (Python start, imports, opening or building the index,
    the first question) — and *memory*, the peak RSS of that process.
    - `ours`: `retrieval.search.Searcher` over `storage.store.Store`, `search(q, top=10)`
-     (whole answers: best passage per paragraph, snippets).
-   - `cli`: `python -m bot ask --json --top 10` in batch mode: every question written
+     (whole answers: best passage per paragraph, snippets); `ours-variants` the same
+     with spelling-variant matching on, as the bot runs by default (`VARIANTS=1`).
+   - `cli`: `python -m bot ask --json --top 10` in batch mode (the bot's settings, so
+     variants on): every question written
      to its stdin twice; per question = the gap between answer lines in the second pass.
    - `rank-bm25`, `rank-bm25-rs`: `BM25Okapi` (k1, b, epsilon from the index) over the
      passages' token lists, re-analysed from the stored texts exactly as the indexer
@@ -59,7 +61,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "benchmarks" / "out"
 DEFAULT_QUESTIONS = ROOT / "benchmarks" / "scale_questions.txt"
-ENGINES = ("ours", "cli", "rank-bm25", "rank-bm25-rs", "bm25s", "fts5")
+ENGINES = ("ours", "ours-variants", "cli", "rank-bm25", "rank-bm25-rs", "bm25s", "fts5")
 DEFAULT_ENGINES = ENGINES
 PARITY_REFERENCES = ("rank-bm25", "rank-bm25-rs")  # BM25Okapi: the same scores as ours
 #: Python modules an engine needs, and how to get them.
@@ -710,14 +712,18 @@ class _StoreTokens:
 
 
 class _Ours:
-    """The project: Searcher over Store, whole answers as the bot gives them."""
+    """The project: Searcher over Store, whole answers as the bot gives them.
 
-    def __init__(self, db: Path):
+    `variants`: spelling-variant matching on (the bot's default; no longer BM25Okapi's
+    exact scores, so it is not parity-checked).
+    """
+
+    def __init__(self, db: Path, variants: bool = False):
         from retrieval.search import Searcher
         from storage.store import Store
 
         self.store = Store(db)
-        self.searcher = Searcher(self.store)
+        self.searcher = Searcher(self.store, variants=variants)
         self.notes: list[str] = []
 
     def ask(self, question: str):
@@ -846,8 +852,8 @@ class _Fts5:
 
 
 def _open_engine(engine: str, db: Path):
-    if engine == "ours":
-        return _Ours(db)
+    if engine in ("ours", "ours-variants"):
+        return _Ours(db, variants=engine == "ours-variants")
     if engine in ("rank-bm25", "rank-bm25-rs"):
         return _Okapi(db, MODULES[engine])
     if engine == "bm25s":
@@ -894,12 +900,12 @@ def worker_main(argv: list[str]) -> int:
         t0 = time.perf_counter()
         raw = engine.ask(question)
         latencies.append((time.perf_counter() - t0) * 1000)
-        if args.engine == "ours":
+        if isinstance(engine, _Ours):
             answered += bool(raw.results)
-        if i < args.parity and hasattr(engine, "parity"):
+        if i < args.parity and args.engine != "ours-variants" and hasattr(engine, "parity"):
             parity.append(engine.parity(question, raw))
     notes = list(engine.notes)
-    if args.engine == "ours":
+    if isinstance(engine, _Ours):
         notes.append(f"answered {answered}/{len(questions)}")
     args.result.write_text(
         json.dumps(

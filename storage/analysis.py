@@ -77,7 +77,7 @@ class AnalyzedFile:
     tokens: array  # every window's tokens, as ids in the producer's vocabulary
     new_words: list[str]  # words of that vocabulary first used by this file, in id order
     producer: int  # whose vocabulary the ids are in (a process id)
-    forms: list[str]  # its spelling forms for the variant index (retrieval/variants.py)
+    forms: str  # its spelling forms for the variant index, sorted, one per line
 
 
 def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
@@ -147,7 +147,7 @@ class _Vocabulary:
         return AnalyzedFile(
             doc.rel, doc.size, doc.mtime_ns, doc.sha256, _title(doc.text),
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
-            list(document_forms(paragraphs)),
+            "\n".join(sorted(document_forms(paragraphs))),
         )
 
 

@@ -48,7 +48,7 @@ from storage.store import (
     create_schema,
     explain,
 )
-from storage.variant_index import update_variant_index
+from storage.variant_index import VariantUpdate
 
 SUFFIXES = (".txt", ".md")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -348,10 +348,12 @@ def _run(
                 to_remove.append(old[0])
                 report.removed.append(rel)
         if to_add or to_remove or reason is not None or report.params_changed:
-            arrays, forms = _apply(
-                conn, to_add, to_remove, max_file_bytes, progress, report, workers
+            variants = VariantUpdate(conn)
+            arrays = _apply(
+                conn, to_add, to_remove, max_file_bytes, progress, report, workers, variants
             )
-            _finish(conn, params, report, arrays, forms)
+            _finish(conn, params, report, arrays)
+            variants.finish()
         _fill_counts(conn, report)
         conn.execute("COMMIT")
     except BaseException:
@@ -367,11 +369,11 @@ def _apply(
     progress: Progress | None,
     report: IndexReport,
     workers: int,
-) -> tuple[tuple[np.ndarray, np.ndarray], dict[int, list[str]]]:
+    variants: VariantUpdate,
+) -> tuple[np.ndarray, np.ndarray]:
     """Delete removed documents, insert new ones and merge the postings of touched terms.
 
-    Returns the passage arrays (length and paragraph of every passage id) and the
-    spelling forms of each new document.
+    Returns the passage arrays (length and paragraph of every passage id).
     """
     removed_ids: dict[str, list[int]] = defaultdict(list)
     for doc_id in to_remove:
@@ -390,6 +392,7 @@ def _apply(
         )
         conn.execute("DELETE FROM paragraphs WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        variants.remove(doc_id)
 
     added = _PostingsBuilder()
     next_doc, next_paragraph, next_passage = (
@@ -398,7 +401,6 @@ def _apply(
     )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     docs, paragraph_rows, passage_rows = [], [], []
-    forms: dict[int, list[str]] = {}
     for i, doc in enumerate(analyze_files(to_add, max_file_bytes, workers)):
         _notify(progress, "indexing", i, len(to_add))
         if isinstance(doc, SkippedFile):
@@ -419,7 +421,7 @@ def _apply(
             (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
              len(doc.paragraphs), len(doc.windows))
         )
-        forms[next_doc] = doc.forms
+        variants.add(next_doc, doc.sha256, doc.forms)
         next_doc += 1
         next_paragraph += len(doc.paragraphs)
         next_passage += len(doc.windows)
@@ -449,7 +451,7 @@ def _apply(
         old = _stored_postings(conn, term)
         if old is not None:
             write(term, *_without(old, gone))
-    return arrays, forms
+    return arrays
 
 
 def _stored_postings(conn: sqlite3.Connection, term: str) -> tuple[bytes, bytes] | None:
@@ -605,7 +607,6 @@ def _finish(
     params: BM25Params,
     report: IndexReport,
     arrays: tuple[np.ndarray, np.ndarray],
-    forms: dict[int, list[str]],
 ) -> None:
     """Recompute what depends on the whole index: N, average length and idf; bump generation."""
     lengths, paragraph_of = arrays
@@ -636,7 +637,6 @@ def _finish(
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     )
-    update_variant_index(conn, forms)
 
 
 def _fill_counts(conn: sqlite3.Connection, report: IndexReport) -> None:

@@ -1,7 +1,7 @@
 """The variant index: every form of the collection under its skeleton key (retrieval/variants.py).
 
-Two tables, kept equal to what a fresh build would give by `update_variant_index`,
-which the indexer calls once per run, inside its transaction:
+Two tables, kept equal to what a fresh build would give by `VariantUpdate`, which
+the indexer drives during each run, inside its transaction:
 
 - `variant_forms(form, key, term, docs)`: a form, its key (indexed), its index term
   and the number of documents that contain it;
@@ -16,7 +16,6 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
 
 from retrieval.analyzer import ANALYZER_VERSION, term_of
 from retrieval.variants import VARIANTS_VERSION, Candidate, document_forms, key_of
@@ -38,47 +37,69 @@ def create_variant_tables(conn: sqlite3.Connection) -> None:
     )
 
 
-def update_variant_index(
-    conn: sqlite3.Connection, known_forms: Mapping[int, Iterable[str]] | None = None
-) -> None:
-    """Subtract the forms of documents gone or changed, add those of new ones; record counts.
+class VariantUpdate:
+    """Brings the variant tables up to date during one index run (inside its transaction).
 
-    `known_forms` holds the forms of documents just analysed (by document id); those of
-    other new documents are read back from their stored paragraphs.
+    Start it before documents change; `remove` each document deleted (or replaced) and
+    `add` the forms of each new one as it is indexed (streamed to the store, so memory
+    stays bounded); then `finish` applies the counts.
     """
-    known_forms = known_forms or {}
-    stored = conn.execute("SELECT value FROM meta WHERE key = 'variants_version'").fetchone()
-    if stored is None or stored[0] != _VERSION:  # new store, rebuilt store or new rules
-        conn.execute("DELETE FROM variant_forms")
-        conn.execute("DELETE FROM variant_docs")
-    delta: Counter[str] = Counter()
-    gone = conn.execute(
-        """SELECT v.doc_id, v.forms FROM variant_docs v LEFT JOIN documents d
-           ON d.id = v.doc_id AND d.sha256 = v.sha256 WHERE d.id IS NULL"""
-    ).fetchall()
-    for doc_id, blob in gone:
-        delta.subtract(_unpack(blob))
-        conn.execute("DELETE FROM variant_docs WHERE doc_id = ?", (doc_id,))
-    new = conn.execute(
-        """SELECT d.id, d.sha256 FROM documents d LEFT JOIN variant_docs v ON v.doc_id = d.id
-           WHERE v.doc_id IS NULL"""
-    ).fetchall()
-    rows = []
-    for doc_id, sha256 in new:
-        forms = known_forms.get(doc_id)
-        if forms is None:
-            forms = document_forms(
-                conn.execute("SELECT number, heading, text FROM paragraphs WHERE doc_id = ?", (doc_id,))
+
+    BATCH = 2000
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.delta: Counter[str] = Counter()
+        self._rows: list[tuple[int, str, bytes]] = []
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'variants_version'").fetchone()
+        if stored is None or stored[0] != _VERSION:  # new store, rebuilt store or new rules
+            conn.execute("DELETE FROM variant_forms")
+            conn.execute("DELETE FROM variant_docs")
+
+    def add(self, doc_id: int, sha256: str, forms: str) -> None:
+        """Record the forms of a new document (newline-separated)."""
+        self.delta.update(forms.split(_SEP) if forms else ())
+        self._rows.append((doc_id, sha256, zlib.compress(forms.encode("utf-8"), 1)))
+        if len(self._rows) >= self.BATCH:
+            self._flush()
+
+    def remove(self, doc_id: int) -> None:
+        """Subtract the forms of a document that is being removed (or replaced)."""
+        row = self.conn.execute("SELECT forms FROM variant_docs WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is not None:
+            self.delta.subtract(_unpack(row[0]))
+            self.conn.execute("DELETE FROM variant_docs WHERE doc_id = ?", (doc_id,))
+
+    def _flush(self) -> None:
+        self.conn.executemany(
+            "INSERT INTO variant_docs (doc_id, sha256, forms) VALUES (?, ?, ?)", self._rows
+        )
+        self._rows = []
+
+    def finish(self) -> None:
+        """Add any document not seen yet, apply the counts and record them."""
+        self._flush()
+        conn, delta = self.conn, self.delta
+        # Documents indexed before the variant rules changed: read back from the store.
+        unseen = conn.execute(
+            """SELECT d.id, d.sha256 FROM documents d LEFT JOIN variant_docs v ON v.doc_id = d.id
+               WHERE v.doc_id IS NULL"""
+        ).fetchall()
+        for doc_id, sha256 in unseen:
+            paragraphs = conn.execute(
+                "SELECT number, heading, text FROM paragraphs WHERE doc_id = ?", (doc_id,)
             )
-        delta.update(forms)
-        rows.append((doc_id, sha256, zlib.compress(_SEP.join(forms).encode("utf-8"), 1)))
-    conn.executemany("INSERT INTO variant_docs (doc_id, sha256, forms) VALUES (?, ?, ?)", rows)
-    _apply_delta(conn, delta)
-    n_forms, n_keys = conn.execute("SELECT count(*), count(DISTINCT key) FROM variant_forms").fetchone()
-    conn.executemany(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-        [("variants_version", _VERSION), ("variant_forms", str(n_forms)), ("variant_keys", str(n_keys))],
-    )
+            self.add(doc_id, sha256, _SEP.join(sorted(document_forms(paragraphs))))
+        self._flush()
+        _apply_delta(conn, delta)
+        n_forms, n_keys = conn.execute(
+            "SELECT count(*), count(DISTINCT key) FROM variant_forms"
+        ).fetchone()
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [("variants_version", _VERSION), ("variant_forms", str(n_forms)),
+             ("variant_keys", str(n_keys))],
+        )
 
 
 def _unpack(blob: bytes) -> list[str]:
