@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus_dir=args.corpus,
         questions_per_minute=10**6,  # the per-user limit's waits are not measured
     )
-    service = TimedService(args.db, args.corpus)
+    service = TimedService(args.db, args.corpus, variants=settings.variants)  # as the bot runs
     try:
         search_alone(service, asks)  # warm: every question asked once
         alone = search_alone(service, asks)

@@ -138,10 +138,15 @@ def analyze(text: str) -> list[str]:
 def word_runs(text: str) -> list[str]:
     """The raw runs of word characters of `text`; `analyze` maps each one independently.
 
-    So `analyze(text)` equals the concatenated `analyze(run)` of these runs — which
-    lets the indexer cache whole runs.
+    So `analyze(text)` equals the concatenated `run_terms` of these runs — which lets
+    the indexer keep its own cache of whole runs.
     """
     return _SPAN_RE.findall(text)
+
+
+def run_terms(run: str) -> tuple[str, ...]:
+    """The index terms of one raw run of word characters (not added to `analyze`'s cache)."""
+    return tuple(t for t in _raw_terms(run) if t is not None)
 
 
 def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.analyzer import analyze, word_runs
+from retrieval.analyzer import analyze, run_terms, word_runs
 from retrieval.passages import split_paragraphs, split_windows
 from retrieval.variants import document_forms
 
@@ -164,7 +164,7 @@ class _RunCache(dict):
         if len(self) >= self.MAX_RUNS:
             self.clear()
         ids = self.ids
-        value = self[run] = tuple([ids.setdefault(t, len(ids)) for t in analyze(run)])
+        value = self[run] = tuple([ids.setdefault(t, len(ids)) for t in run_terms(run)])
         return value
 
 
