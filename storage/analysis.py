@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
@@ -171,6 +173,20 @@ class _RunCache(dict):
 _WORKER_VOCABULARY: _Vocabulary | None = None
 
 
+def _exit_with(parent: int) -> None:
+    """Worker start: exit when the indexing process is gone (killed, it cannot say so)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _analyze_batch(sources: list[SourceFile], max_bytes: int) -> list[AnalyzedFile | SkippedFile]:
     """Worker side: analyse a batch of files with this process's vocabulary."""
     global _WORKER_VOCABULARY
@@ -200,7 +216,9 @@ def analyze_files(
     batches = (sources[i : i + BATCH_FILES] for i in range(0, len(sources), BATCH_FILES))
     # forkserver: the indexer may run beside other threads (the bot's), where fork is unsafe.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque[Future[list[AnalyzedFile | SkippedFile]]] = deque()
         try:
             for batch in batches:

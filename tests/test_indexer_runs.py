@@ -1,5 +1,7 @@
 """Postings built in spilled runs equal postings built in memory."""
 
+import subprocess
+import sys
 from array import array
 from pathlib import Path
 
@@ -109,3 +111,24 @@ def test_worker_processes_build_exactly_the_serial_index(tmp_path, seed_dir, mon
     ]
     assert _rows(parallel) == _rows(serial)
     assert _all_postings(parallel) == _all_postings(serial)
+
+
+def test_an_analysis_worker_exits_when_the_indexer_is_killed(tmp_path):
+    """kill -9 of the indexer cannot tell its workers: they watch it and exit."""
+    indexer_process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    worker = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from storage.analysis import _exit_with; "
+         f"_exit_with({indexer_process.pid}); time.sleep(60)"],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            worker.wait(timeout=1.5)  # alive while the indexer is
+        indexer_process.kill()
+        indexer_process.wait()
+        assert worker.wait(timeout=10) == 1
+    finally:
+        for process in (worker, indexer_process):
+            process.kill()
+            process.wait()
