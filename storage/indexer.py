@@ -148,13 +148,9 @@ def _source(root: Path, entry: os.DirEntry, report: IndexReport) -> SourceFile |
             return None
         stat = entry.stat(follow_symlinks=False)
         return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns)
-    try:
-        real = path.resolve(strict=True)
-    except (OSError, RuntimeError):
-        report.skipped.append((rel, "broken link"))
-        return None
-    if not real.is_relative_to(root):
-        report.skipped.append((rel, "link pointing outside the collection"))
+    real = _link_target(root, path)
+    if isinstance(real, str):
+        report.skipped.append((rel, real))
         return None
     if not real.is_file():
         report.skipped.append((rel, "not a regular file"))
@@ -165,14 +161,20 @@ def _source(root: Path, entry: os.DirEntry, report: IndexReport) -> SourceFile |
 
 def _linked_folder(root: Path, path: Path) -> tuple[str, str]:
     """A linked folder is never followed: (its path, why) for the report."""
-    rel = path.relative_to(root).as_posix()
+    target = _link_target(root, path)
+    reason = target if isinstance(target, str) else (
+        "linked folder (not followed; its files are indexed where they are)"
+    )
+    return path.relative_to(root).as_posix(), reason
+
+
+def _link_target(root: Path, path: Path) -> Path | str:
+    """Where a symlink leads inside the collection, or why it is not used."""
     try:
-        inside = path.resolve(strict=True).is_relative_to(root)
+        real = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        return rel, "broken link"
-    if not inside:
-        return rel, "link pointing outside the collection"
-    return rel, "linked folder (not followed; its files are indexed where they are)"
+        return "broken link"
+    return real if real.is_relative_to(root) else "link pointing outside the collection"
 
 
 def rebuild_reason(conn: sqlite3.Connection) -> str | None:
@@ -264,7 +266,8 @@ def index_collection(
         raise explain(exc, db_path) from exc
     try:
         create_schema(conn)
-        _run(conn, corpus_dir, params, max_file_bytes, progress, report, workers or default_workers())
+        workers = workers or default_workers()
+        _run(conn, corpus_dir, params, max_file_bytes, progress, report, workers)
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise IndexBusyError("another index run is in progress") from exc
@@ -416,7 +419,8 @@ def _apply(
             for k, ((p, start, end), length) in enumerate(zip(doc.windows, doc.lengths))
         ]
         passage_ids = np.arange(next_passage, next_passage + len(doc.windows), dtype=ID_DTYPE)
-        added.add_file(doc.producer, doc.new_words, doc.tokens, np.repeat(passage_ids, np.frombuffer(doc.lengths, np.uint32)))
+        token_passages = np.repeat(passage_ids, np.frombuffer(doc.lengths, np.uint32))
+        added.add_file(doc.producer, doc.new_words, doc.tokens, token_passages)
         docs.append(
             (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
              len(doc.paragraphs), len(doc.windows))
