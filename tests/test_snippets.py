@@ -45,6 +45,24 @@ def test_the_window_with_most_query_weight_wins(check_snippet):
     assert "لافروف وكيم وبوتين" in core
 
 
+def test_the_tightest_cluster_wins_among_equal_weights(check_snippet):
+    filler = " ".join(["كلام"] * 100)
+    scattered = " ".join(["كلام"] * 40)
+    text = f"لافروف {scattered} بيونغيانغ. {filler} وصل لافروف إلى بيونغيانغ في 11 يوليو. {filler}"
+    weights = _weights("لافروف بيونغيانغ")
+    core = check_snippet(text, make_snippet(text, weights), weights)
+    assert "وصل لافروف إلى بيونغيانغ في 11 يوليو" in core
+
+
+def test_the_window_is_centred_on_the_matched_words(check_snippet):
+    # The answer comes ~100 characters before the words the question shares with it.
+    filler = " ".join(["كلام"] * 100)
+    text = f"{filler} في 11 يوليو {' '.join(['قول'] * 20)} بدأت زيارة لافروف. {filler}"
+    weights = _weights("متى بدأت زيارة لافروف؟")
+    core = check_snippet(text, make_snippet(text, weights), weights)
+    assert "في 11 يوليو" in core and "بدأت زيارة لافروف" in core
+
+
 def test_heavier_terms_win_over_more_terms(check_snippet):
     filler = " ".join(["كلام"] * 100)
     text = f"عادي شائع مألوف. {filler} نادر. {filler}"
