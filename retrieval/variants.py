@@ -27,6 +27,7 @@ import re
 from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from retrieval.analyzer import analyze_spans, normalize, term_of
 
@@ -145,9 +146,8 @@ _FORMS_CACHE_MAX = 2_000_000
 Member = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A form of the collection found under a key: its index term."""
+class Candidate(NamedTuple):
+    """A form of the collection found under a key: its index term (a tuple: lookups make many)."""
 
     form: str
     term: str
@@ -231,9 +231,10 @@ def question_keys(text: str) -> set[str]:
     tokens = _question_tokens(text)
     keys = {key_of(f) for form, _ in tokens for f in _single_forms(form)}
     keys |= {key_of(f + b) for (a, _), (b, _) in zip(tokens, tokens[1:]) for f in _single_forms(a)}
-    keys |= {key_of(p) for form, _ in tokens for cut in _splits(form) for p in cut}
-    # the collection's words may carry a proclitic (لبيونغ): their keys start with it
-    keys |= {c + k for k in list(keys) for c in _CLITICS}
+    firsts = {key_of(a) for form, _ in tokens for a, _ in _splits(form)}
+    # the collection's words may carry a proclitic (لترمب, لبيونغ يانغ): their keys start with it
+    keys |= {c + k for k in keys | firsts for c in _CLITICS}
+    keys |= firsts | {key_of(b) for form, _ in tokens for _, b in _splits(form)}
     return keys
 
 

@@ -216,3 +216,27 @@ def test_readers_are_told_which_spelling_matched(shared_seed_store: Store) -> No
     assert f"<i>وردت أيضاً بصيغة: {SHOIGU_G}</i>" in answer_to_html(answer)
     answer.results[0] = Result(**{**answer.results[0].__dict__, "variants": ["<a&b>"]})
     assert "وردت أيضاً بصيغة: &lt;a&amp;b&gt;" in answer_to_html(answer)
+
+
+def test_the_variant_lookup_reads_only_its_covering_index(tmp_path: Path, seed_dir: Path) -> None:
+    db = tmp_path / "plan.sqlite3"
+    index_collection(db, seed_dir)
+    conn = sqlite3.connect(db)
+    try:  # a store made before the covering index gets it at the next index run
+        conn.execute("DROP INDEX variant_forms_by_key")
+        conn.execute("CREATE INDEX variant_forms_key ON variant_forms (key)")
+        conn.commit()
+    finally:
+        conn.close()
+    index_collection(db, seed_dir)
+    conn = sqlite3.connect(db)
+    try:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT key, form, term FROM variant_forms WHERE key IN (?, ?) ORDER BY key, form",
+            ["بنك", "ككل"],
+        ).fetchall()
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'variant_forms'")}
+    finally:
+        conn.close()
+    assert "COVERING INDEX variant_forms_by_key" in " ".join(str(row[-1]) for row in plan)
+    assert "variant_forms_key" not in indexes
