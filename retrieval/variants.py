@@ -243,7 +243,9 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
 
     A word reaches the variants of its form; two adjacent words reach a form that writes
     them as one word (it then counts for both); a word reaches two words that write
-    it in two parts, both of which must occur (a two-term member).
+    it in two parts, both of which must occur (a two-term member). A proclitic ب ل ك ف
+    hides nothing: the question's word is also read without it (_single_forms), and
+    the collection's forms are also found behind one (لترمب, «لبيونغ يانغ»).
     """
     tokens = _question_tokens(text)
     out = Expansion()
