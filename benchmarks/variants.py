@@ -1,6 +1,6 @@
 """Spelling variants: is a paragraph found whichever way the question spells a foreign name?
 
-    python -m benchmarks.variants [CORPUS_DIR] [EVAL_DIR] [--out benchmarks/out] [--per-spelling 40]
+    python -m benchmarks.variants [CORPUS_DIR] [EVAL_DIR] [--out benchmarks/out] [--per-spelling 40] [--misses]
 
 Protocol (issue 6): the clusters of `variants_dev.json` (EVAL_DIR, default ../shared/eval)
 are fixed, hand-checked spellings of one name each. For every SaudiNewsNet paragraph P
@@ -12,6 +12,9 @@ upper bound) and with every other spelling Si, in the whole pool of
 `python -m benchmarks.quality --pooled` (SaudiNewsNet and the XQuAD-ar / ARCD
 paragraphs), with spelling variants off and on. R@10: P among the first 10 paragraphs.
 At most `--per-spelling` paragraphs per spelling (a fixed random sample).
+`--misses` also lists every pair that the other spelling misses with variants on: where
+P ranks then (first 100) and with its own spelling (variants off), so a miss reads
+either as "not connected" (P not reached at all) or as ranking (P reached, below 10).
 
 Exit status: 0 when measured, 3 (with a message, no traceback) when the data is missing.
 """
@@ -37,6 +40,7 @@ from storage.store import Store
 CLUSTERS = "variants_dev.json"
 TOP = 10
 DRAWS = 8
+DEEP = 100  # how far a missed paragraph's rank is looked for (--misses)
 _CLITIC = r"(?:[وف]?[بلك]?(?:ال)?)"
 
 
@@ -60,7 +64,7 @@ class Tally:
     other_pairs: int = 0
     other_off: int = 0
     other_on: int = 0
-    examples: list[dict] = field(default_factory=list)
+    misses: list[dict] = field(default_factory=list)  # other spelling, variants on: P not in the top 10
 
 
 def load_clusters(eval_dir: Path) -> list[Cluster]:
@@ -115,6 +119,12 @@ def found_at_10(searcher: Searcher, question: str, paragraph_id: int) -> bool:
     return any(r.paragraph_id == paragraph_id for r in searcher.search(question, top=TOP).results)
 
 
+def rank_of(searcher: Searcher, question: str, paragraph_id: int) -> int | None:
+    """The paragraph's rank (1-based) among the first `DEEP` results, or None."""
+    results = searcher.search(question, top=DEEP).results
+    return next((i + 1 for i, r in enumerate(results) if r.paragraph_id == paragraph_id), None)
+
+
 def make_question(off: Searcher, pid: int, norm: str, spelling: str) -> tuple[list[str] | None, bool]:
     """2–3 words of the paragraph that do not find it without the name (None after DRAWS
     tries), and whether the first draw alone found it (the no-name baseline)."""
@@ -161,8 +171,12 @@ def run(store: Store, clusters: list[Cluster], per_spelling: int) -> list[Tally]
                     tally.other_pairs += 1
                     tally.other_off += hit_off
                     tally.other_on += hit_on
-                    if not hit_on and len(tally.examples) < 5:
-                        tally.examples.append({"paragraph_id": pid, "question": question})
+                    if not hit_on:
+                        tally.misses.append({
+                            "paragraph_id": pid, "written": spelling, "question": question,
+                            "rank_on": rank_of(on, question, pid),
+                            "rank_same_off": rank_of(off, f"{spelling} {rest}", pid),
+                        })
         log(f"  {cluster.entity}: {tally.paragraphs} paragraphs")
         tallies.append(tally)
     return tallies
@@ -185,6 +199,22 @@ def table(clusters: list[Cluster], tallies: list[Tally]) -> str:
             setattr(total, name, getattr(total, name) + getattr(t, name))
         lines.append(_row(f"{cluster.entity} ({' / '.join(cluster.spellings)})", t))
     lines.append(_row("**all**", total))
+    return "\n".join(lines)
+
+
+def misses_table(clusters: list[Cluster], tallies: list[Tally]) -> str:
+    """Every pair the other spelling misses with variants on, and where P ranks."""
+    lines = [
+        f"| cluster | paragraph | P writes | question | rank of P, variants on (first {DEEP}) "
+        "| rank with P's spelling, off |",
+        "|---|---|---|---|---|---|",
+    ]
+    for cluster, t in zip(clusters, tallies):
+        for m in t.misses:
+            lines.append(
+                f"| {cluster.entity} | {m['paragraph_id']} | {m['written']} | {m['question']} "
+                f"| {m['rank_on'] or '—'} | {m['rank_same_off'] or '—'} |"
+            )
     return "\n".join(lines)
 
 
@@ -213,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="work folder shared with benchmarks.quality (default benchmarks/out)")
     parser.add_argument("--per-spelling", type=int, default=40,
                         help="at most this many paragraphs per spelling (default 40)")
+    parser.add_argument("--misses", action="store_true",
+                        help="also list every pair the other spelling misses, with P's ranks")
     return parser
 
 
@@ -241,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     print(table(clusters, tallies))
+    if args.misses:
+        print("\n" + misses_table(clusters, tallies))
     command = "python -m benchmarks.variants " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"\n`{command.strip()}` ({time.perf_counter() - started:.0f} s)")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,12 @@ def group_postings(members: list[tuple[str, ...]], snap: Any, postings: dict[str
     """Contribution of a question term and its spelling variants to each passage: the best member, once.
 
     `members[0]` is the question term itself. A member is one term, or two terms that
-    must both occur (a name written as two words; the smaller frequency counts). Each
-    member weighs the idf of the passages holding it, but never more than the question
-    term when that occurs: a rare spelling gains nothing over the question's own.
+    must both occur (a name written as two words; the smaller frequency counts). The
+    group scores as one BM25 term: every member weighs the idf of all the passages
+    that hold any member, so a paragraph ranks the same whichever spelling the
+    question uses (the spelling it writes gains nothing over the others).
     """
-    cap = idf(snap.stats, postings[members[0][0]].df, snap.params) if members[0][0] in postings else None
-    parts_ids, parts_scores = [], []
+    hits: list[tuple[np.ndarray, np.ndarray]] = []
     for member in members:
         if any(t not in postings for t in member):
             continue
@@ -53,16 +53,15 @@ def group_postings(members: list[tuple[str, ...]], snap: Any, postings: dict[str
             p = postings[term]
             ids, i, j = np.intersect1d(ids, p.ids, assume_unique=True, return_indices=True)
             tfs = np.minimum(tfs[i], p.tfs[j])
-        if not len(ids):
-            continue
-        weight = idf(snap.stats, len(ids), snap.params)
-        weight = weight if cap is None else min(weight, cap)
-        parts_ids.append(ids)
-        parts_scores.append(term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params))
-    if not parts_ids:
+        if len(ids):
+            hits.append((ids, tfs))
+    if not hits:
         return GroupPostings(np.empty(0, np.int64), np.empty(0))
-    ids, scores = np.concatenate(parts_ids).astype(np.int64), np.concatenate(parts_scores)
-    order = np.lexsort((-scores, ids))
+    ids = np.concatenate([i for i, _ in hits]).astype(np.int64)
+    tfs = np.concatenate([t for _, t in hits])
+    weight = idf(snap.stats, len(np.unique(ids)), snap.params)
+    scores = term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params)
+    order = np.lexsort((-scores, ids))  # per passage its best member first
     ids, scores = ids[order], scores[order]
     first = np.ones(len(ids), bool)
     first[1:] = ids[1:] != ids[:-1]

@@ -27,6 +27,7 @@ import re
 from itertools import chain
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from retrieval.analyzer import analyze_spans, normalize, term_of
 
@@ -76,32 +77,26 @@ def key_of(form: str) -> str:
 
 
 def is_variant(a: str, b: str) -> bool:
-    """True when forms `a` and `b` differ only by g-letters, inner vowels and a final vowel.
+    """True when forms `a` and `b` differ only by g-letters and inner vowel letters.
 
-    The first letter never changes (an initial ا is a hamza, not a long vowel); the last
-    may only change from one vowel letter to another (ى / ي / ا); vowels are never
-    added or left out at either end (accusative «ـا», nisba «ـي» are grammar); a form
-    ending in ة or ات is ordinary vocabulary (زيارة / زارة), and one starting with ا
-    only varies its g-letters (ارسال / ارسل stay apart).
+    The first and the last letter never change (an initial ا is a hamza, not a long
+    vowel; a changed final vowel is grammar: accusative «ـا», nisba «ـي», كوريا / كوري),
+    and vowels are never added or left out at either end; a form ending in ة or ات is
+    ordinary vocabulary (زيارة / زارة), and one starting with ا only varies its
+    g-letters (ارسال / ارسل stay apart).
     """
     if a == b or min(len(a), len(b)) < MIN_LETTERS:
         return False
     if a.endswith(NATIVE_ENDINGS) or b.endswith(NATIVE_ENDINGS):
         return False
     a, b = a.translate(_G_FOLD), b.translate(_G_FOLD)
-    if a[0] != b[0]:
+    if a[0] != b[0] or a[-1] != b[-1]:
         return False
-    if a[-1] != b[-1]:
-        if a[-1] not in VOWELS or b[-1] not in VOWELS:
-            return False
-        a, b = a[:-1], b[:-1]
     if len(a) == len(b):
         return a == b
     if a[0] == "ا":  # hamza-initial: verbal nouns and elatives (ارسال / ارسل), g-letters only
         return False
     longer, shorter = (a, b) if len(a) > len(b) else (b, a)
-    if longer[-1] != shorter[-1]:
-        return False
     j = 0
     for c in longer:  # the shorter form is the longer one with some inner vowels left out
         if j < len(shorter) and c == shorter[j]:
@@ -151,9 +146,8 @@ _FORMS_CACHE_MAX = 2_000_000
 Member = tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A form of the collection found under a key: its index term."""
+class Candidate(NamedTuple):
+    """A form of the collection found under a key: its index term (a tuple: lookups make many)."""
 
     form: str
     term: str
@@ -236,8 +230,11 @@ def question_keys(text: str) -> set[str]:
     """The keys to look up for a question: its words, adjacent pairs joined, long words cut."""
     tokens = _question_tokens(text)
     keys = {key_of(f) for form, _ in tokens for f in _single_forms(form)}
-    keys |= {key_of(a + b) for (a, _), (b, _) in zip(tokens, tokens[1:])}
-    keys |= {key_of(p) for form, _ in tokens for cut in _splits(form) for p in cut}
+    keys |= {key_of(f + b) for (a, _), (b, _) in zip(tokens, tokens[1:]) for f in _single_forms(a)}
+    firsts = {key_of(a) for form, _ in tokens for a, _ in _splits(form)}
+    # the collection's words may carry a proclitic (لترمب, لبيونغ يانغ): their keys start with it
+    keys |= {c + k for k in keys | firsts for c in _CLITICS}
+    keys |= firsts | {key_of(b) for form, _ in tokens for _, b in _splits(form)}
     return keys
 
 
@@ -246,17 +243,34 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
 
     A word reaches the variants of its form; two adjacent words reach a form that writes
     them as one word (it then counts for both); a word reaches two words that write
-    it in two parts, both of which must occur (a two-term member).
+    it in two parts, both of which must occur (a two-term member). A proclitic ب ل ك ف
+    hides nothing: the question's word is also read without it (_single_forms), and
+    the collection's forms are also found behind one (لترمب, «لبيونغ يانغ»).
     """
     tokens = _question_tokens(text)
     out = Expansion()
 
     def variants(form: str) -> list[Candidate]:
-        return [c for c in found.get(key_of(form), []) if c.form == form or is_variant(form, c.form)]
+        key = key_of(form)
+        kept = [c for c in found.get(key, []) if c.form == form or is_variant(form, c.form)]
+        for clitic in _CLITICS:  # the form written with a proclitic (لترمب for ترامب)
+            kept += [
+                c for c in found.get(clitic + key, [])
+                if c.form[0] == clitic and len(c.form) > MIN_LETTERS
+                and (c.form[1:] == form or is_variant(form, c.form[1:]))
+            ]
+        return kept
 
-    def parts(form: str) -> list[Candidate]:  # the part as written, or with other g-letters
-        folded = form.translate(_G_FOLD)
-        return [c for c in found.get(key_of(form), []) if c.form.translate(_G_FOLD) == folded]
+    def parts(form: str, first: bool = False) -> list[Candidate]:
+        """The part as written, or with other g-letters (the first part also after a proclitic)."""
+        key, folded = key_of(form), form.translate(_G_FOLD)
+        kept = [c for c in found.get(key, []) if c.form.translate(_G_FOLD) == folded]
+        for clitic in _CLITICS if first else ():
+            kept += [
+                c for c in found.get(clitic + key, [])
+                if c.form[0] == clitic and c.form[1:].translate(_G_FOLD) == folded
+            ]
+        return kept
 
     for form, term in tokens:
         for f in _single_forms(form):
@@ -264,11 +278,12 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
                 if c.form != f:
                     out.add(term, (c.term,), [c.form])
         for a, b in _splits(form):
-            for ca in parts(a):
+            for ca in parts(a, first=True):
                 for cb in parts(b):
                     out.add(term, (ca.term, cb.term), [ca.form, cb.form])
     for (a, ta), (b, tb) in zip(tokens, tokens[1:]):
-        for c in variants(a + b):
-            out.add(ta, (c.term,), [c.form])
-            out.add(tb, (c.term,), [c.form])
+        for f in _single_forms(a):  # «لبيونغ يانغ» also reaches بيونجيانج
+            for c in variants(f + b):
+                out.add(ta, (c.term,), [c.form])
+                out.add(tb, (c.term,), [c.form])
     return out

@@ -41,14 +41,16 @@ def _data(tmp_path: Path) -> tuple[Path, Path]:
 def test_smoke_run_on_tiny_data(tmp_path: Path, capsys) -> None:
     corpus, eval_dir = _data(tmp_path)
     out = tmp_path / "out"
-    status = variants.main([str(corpus), str(eval_dir), "--out", str(out)])
+    status = variants.main([str(corpus), str(eval_dir), "--out", str(out), "--misses"])
     captured = capsys.readouterr()
     assert status == 0, captured.err
     assert captured.out.startswith("| cluster | paragraphs (left out) |")
+    assert "| cluster | paragraph | P writes | question |" in captured.out
     assert "Trump (ترامب / ترمب)" in captured.out and "seeds only" not in captured.out
     result = json.loads((out / "variants.json").read_text(encoding="utf-8"))["clusters"][0]
     assert result["paragraphs"] + result["no_question"] == 40
     assert result["other_on"] >= result["other_off"]
+    assert len(result["misses"]) == result["other_pairs"] - result["other_on"]
 
 
 def test_missing_data_is_a_clear_message(tmp_path: Path, capsys) -> None:

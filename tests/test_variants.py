@@ -33,6 +33,7 @@ def test_spellings_of_one_name_are_variants_both_ways(a: str, b: str) -> None:
         ("كتب", "كتاب"), ("كتاب", "كاتب"), ("كتب", "كاتب"),  # too short; a vowel that moves
         ("زياره", "زاره"), ("ارسال", "ارسل"),  # teh marbuta; hamza-initial verbal noun
         ("مسرح", "مسرحا"), ("فريق", "افريق"),  # vowels at the ends are grammar
+        ("كندا", "كندي"), ("غورو", "غوري"), ("تسلا", "تسلي"),  # a changed final vowel too
     ],
 )
 def test_ordinary_words_are_not_variants(a: str, b: str) -> None:
@@ -61,7 +62,7 @@ def _writing(store: Store, word: str, without: str | None = None) -> set[tuple[s
         (SHOIGU_J, SHOIGU_G, None),
         (SHOIGU_G, SHOIGU_J, None),
         ("بيونج يانج", "بيونغيانغ", None),
-        ("بيونغيانغ", " بيونغ يانغ", "بيونغيانغ"),  # («لبيونغ يانغ», a clitic on a split name: not yet)
+        ("بيونغيانغ", " بيونغ يانغ", "بيونغيانغ"),
         ("سيرجي", "سيرغي", None),
     ],
 )
@@ -78,6 +79,47 @@ def test_a_question_reaches_the_paragraphs_spelling_the_name_another_way(
             assert result.variants, "the spelling that matched is reported"
             marked = {result.snippet[s:e] for s, e in result.highlights}
             assert any(v in word for v in result.variants for word in marked)
+
+
+CLITICS = {
+    "a.txt": "وصل الوفد الصيني لبيونغ يانغ صباح الثلاثاء في زيارة رسمية.\n",
+    "b.txt": "أعلنت بيونجيانج إطلاق صاروخ جديد فوق بحر اليابان.\n",
+    "c.txt": "قال المتحدث لترمب إن المحادثات التجارية انتهت دون اتفاق.\n",
+    "d.txt": "عقد مجلس الأمن جلسة طارئة بشأن الصواريخ والتجارب النووية.\n",
+    "e.txt": "افتتحت المدينة متحفا جديدا للفنون الحديثة هذا الأسبوع.\n",
+}
+
+
+@pytest.mark.parametrize(
+    "question, source",
+    [
+        ("بيونجيانج", "a.txt"),  # a proclitic on the first word of a split name
+        ("بيونغيانغ", "a.txt"),
+        ("لبيونغ يانغ", "b.txt"),  # the reverse: the question's split name carries it
+        ("لبيونج يانج", "b.txt"),
+        ("ترامب", "c.txt"),  # a proclitic on a one-word name in the paragraph
+    ],
+)
+def test_a_proclitic_on_a_name_does_not_hide_its_other_spellings(
+    tmp_path: Path, write_corpus, question: str, source: str
+) -> None:
+    db = tmp_path / "clitics.sqlite3"
+    index_collection(db, write_corpus(tmp_path / "clitics", CLITICS))
+    store = Store(db)
+    try:
+        assert source not in {r.source for r in _found(store, question, variants=False)}
+        results = [r for r in _found(store, question, variants=True) if r.source == source]
+    finally:
+        store.close()
+    assert results and results[0].variants
+
+
+def test_a_paragraph_scores_the_same_whichever_spelling_the_question_uses(shared_seed_store: Store) -> None:
+    scores = []
+    for question in (SHOIGU_G, SHOIGU_J):
+        results = _found(shared_seed_store, question, variants=True)
+        scores.append({(r.source, r.paragraph): r.score for r in results})
+    assert scores[0] and scores[0] == pytest.approx(scores[1], abs=1e-12)
 
 
 @pytest.mark.parametrize("question", [SHOIGU_J, "بيونج يانج", "بيونغيانغ", "كيم جونج أون", "لافروف وشويجو"])
@@ -174,3 +216,27 @@ def test_readers_are_told_which_spelling_matched(shared_seed_store: Store) -> No
     assert f"<i>وردت أيضاً بصيغة: {SHOIGU_G}</i>" in answer_to_html(answer)
     answer.results[0] = Result(**{**answer.results[0].__dict__, "variants": ["<a&b>"]})
     assert "وردت أيضاً بصيغة: &lt;a&amp;b&gt;" in answer_to_html(answer)
+
+
+def test_the_variant_lookup_reads_only_its_covering_index(tmp_path: Path, seed_dir: Path) -> None:
+    db = tmp_path / "plan.sqlite3"
+    index_collection(db, seed_dir)
+    conn = sqlite3.connect(db)
+    try:  # a store made before the covering index gets it at the next index run
+        conn.execute("DROP INDEX variant_forms_by_key")
+        conn.execute("CREATE INDEX variant_forms_key ON variant_forms (key)")
+        conn.commit()
+    finally:
+        conn.close()
+    index_collection(db, seed_dir)
+    conn = sqlite3.connect(db)
+    try:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT key, form, term FROM variant_forms WHERE key IN (?, ?) ORDER BY key, form",
+            ["بنك", "ككل"],
+        ).fetchall()
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'variant_forms'")}
+    finally:
+        conn.close()
+    assert "COVERING INDEX variant_forms_by_key" in " ".join(str(row[-1]) for row in plan)
+    assert "variant_forms_key" not in indexes
