@@ -159,6 +159,7 @@ class Expansion:
 
     members: dict[str, list[Member]] = field(default_factory=dict)
     forms: dict[str, set[str]] = field(default_factory=dict)  # variant term → matched forms
+    asked: set[str] = field(default_factory=set)  # the question's own forms (not "other spellings")
 
     def add(self, term: str, member: Member, forms: Iterable[str]) -> None:
         """Let `member` also count for the question term `term`."""
@@ -173,7 +174,7 @@ class Expansion:
     def rare_only(self, df: dict[str, int], n_passages: int) -> Expansion:
         """The expansion without the question terms and members that are too common."""
         cap = max(RARE_MIN, RARE_SHARE * n_passages)
-        out = Expansion()
+        out = Expansion(asked=self.asked)
         for term, members in self.members.items():
             if df.get(term, 0) > cap:
                 continue
@@ -189,7 +190,11 @@ class Expansion:
         return {t for group in self.members.values() for member in group for t in member}
 
     def spellings_in(self, text: str, exclude: Iterable[str] = ()) -> list[str]:
-        """The variant forms that occur in `text` (terms in `exclude` left out), in order."""
+        """The other spellings that occur in `text` (terms in `exclude` left out), in order.
+
+        The question's own spelling behind a proclitic (لفيروس for فيروس) is not another
+        spelling.
+        """
         out: list[str] = []
         if not self.forms:
             return out
@@ -197,7 +202,7 @@ class Expansion:
         for start, end, term in analyze_spans(text):
             if term in self.forms and term not in skip:
                 form = form_of(normalize(text[start:end]))
-                if form in self.forms[term] and form not in out:
+                if form in self.forms[term] and form not in out and self.asked.isdisjoint(_single_forms(form)):
                     out.append(form)
         return out
 
@@ -248,7 +253,7 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
     the collection's forms are also found behind one (لترمب, «لبيونغ يانغ»).
     """
     tokens = _question_tokens(text)
-    out = Expansion()
+    out = Expansion(asked={f for form, _ in tokens for f in _single_forms(form)})
 
     def variants(form: str) -> list[Candidate]:
         key = key_of(form)

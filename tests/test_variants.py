@@ -114,6 +114,22 @@ def test_a_proclitic_on_a_name_does_not_hide_its_other_spellings(
     assert results and results[0].variants
 
 
+def test_the_questions_own_spelling_behind_a_proclitic_is_not_another_spelling(
+    tmp_path: Path, write_corpus
+) -> None:
+    db = tmp_path / "own.sqlite3"
+    files = {**CLITICS, "f.txt": "ارتفعت الإصابات بفيروس زيكا في البرازيل.\n"}
+    index_collection(db, write_corpus(tmp_path / "own", files))
+    store = Store(db)
+    try:
+        results = [r for r in _found(store, "فيروس زيكا", variants=True) if r.source == "f.txt"]
+        clitic = [r for r in _found(store, "ترامب", variants=True) if r.source == "c.txt"]
+    finally:
+        store.close()
+    assert results and results[0].variants == []
+    assert clitic and clitic[0].variants == ["لترمب"]  # another spelling, behind a proclitic
+
+
 def test_a_paragraph_scores_the_same_whichever_spelling_the_question_uses(shared_seed_store: Store) -> None:
     scores = []
     for question in (SHOIGU_G, SHOIGU_J):
