@@ -102,10 +102,8 @@ def _best_start(
     best_key: tuple[float, int, int, int] | None = None
     best_cover = (0, 0)
     for anchor in starts:
-        # The words of a window centred on this one.
-        inside = spans[
-            bisect_left(starts, anchor - max_chars // 2) : bisect_right(ends, anchor + max_chars // 2)
-        ]
+        half = max_chars // 2  # the words of a window centred on this one
+        inside = spans[bisect_left(starts, anchor - half) : bisect_right(ends, anchor + half)]
         terms = {t for _, _, t in inside}
         weight = math.fsum(weights[t] for t in terms)  # exact: no dependence on set order
         cover = _tightest_cover(inside, len(terms))

@@ -202,7 +202,8 @@ class Expansion:
         for start, end, term in analyze_spans(text):
             if term in self.forms and term not in skip:
                 form = form_of(normalize(text[start:end]))
-                if form in self.forms[term] and form not in out and self.asked.isdisjoint(_single_forms(form)):
+                own = not self.asked.isdisjoint(_single_forms(form))
+                if form in self.forms[term] and form not in out and not own:
                     out.append(form)
         return out
 
