@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ BUSY_TIMEOUT_MS = 30_000  # readers wait out a checkpoint or a commit, never fai
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
+#: Spelling keys whose forms the store keeps in memory (least recently used go first).
+#: Short keys (a 3-letter part of a long word) hold hundreds of forms and recur across
+#: questions; the cache is emptied whenever the generation changes.
+VARIANT_CACHE_KEYS = 8192
 
 
 class StoreError(Exception):
@@ -185,6 +190,8 @@ class Store:
             raise explain(exc, self.path) from exc
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.RLock()
+        self._variant_cache: OrderedDict[str, list[Candidate]] = OrderedDict()
+        self._variant_generation: int | None = None
 
     def close(self) -> None:
         """Close the connection."""
@@ -236,8 +243,29 @@ class Store:
         }
 
     def variant_forms(self, keys: Iterable[str]) -> dict[str, list[Candidate]]:
-        """The collection's forms under each spelling key (retrieval/variants.py)."""
-        return lookup(self.conn, sorted(set(keys)))
+        """The collection's forms under each spelling key that has any (retrieval/variants.py).
+
+        Kept per key for the current generation (the lists are shared: do not change them).
+        """
+        keys = sorted(set(keys))
+        with self._lock:
+            generation = self.generation()
+            cache = self._variant_cache
+            if generation != self._variant_generation:
+                cache.clear()
+                self._variant_generation = generation
+            missing = [key for key in keys if key not in cache]
+            found = lookup(self.conn, missing)
+            for key in missing:
+                cache[key] = found.get(key, [])
+            out = {}
+            for key in keys:
+                cache.move_to_end(key)
+                if cache[key]:
+                    out[key] = cache[key]
+            while len(cache) > VARIANT_CACHE_KEYS:
+                cache.popitem(last=False)
+            return out
 
     def passages(self, passage_ids: Iterable[int]) -> dict[int, PassageRecord]:
         """Source, paragraph and window of each passage id."""

@@ -12,6 +12,7 @@ import pytest
 from retrieval.analyzer import ANALYZER_VERSION, analyze
 from retrieval.bm25 import BM25Params
 from storage.indexer import index_collection
+from retrieval.variants import key_of
 from storage.store import SCHEMA_VERSION, Store, StoreError
 
 TABLES = {"meta", "arrays", "documents", "paragraphs", "passages", "terms"}
@@ -177,5 +178,20 @@ def test_a_read_sees_one_generation_even_if_a_reindex_commits_meanwhile(
         assert store.generation() == generation + 1
         assert store.snapshot().stats.n_passages == snap.stats.n_passages + 1
         assert store.postings(analyze("كلمةجديدة"))
+    finally:
+        store.close()
+
+
+def test_variant_forms_are_cached_per_generation(seed_dir, seed_db):
+    store = Store(seed_db)
+    try:
+        key = key_of("سيلفربيرغ")
+        before = store.variant_forms([key])
+        assert store.variant_forms([key]) == before  # from the cache
+        assert "سيلفربيرغ" not in {c.form for c in before.get(key, [])}
+        (seed_dir / "new.txt").write_text("قال سيلفربيرغ إنه سيزور المدينة.", encoding="utf-8")
+        index_collection(seed_db, seed_dir)  # a new generation: the cache is emptied
+        assert "سيلفربيرغ" in {c.form for c in store.variant_forms([key])[key]}
+        assert store.variant_forms([]) == {}
     finally:
         store.close()
