@@ -199,6 +199,9 @@ class Expansion:
         out: list[str] = []
         if not self.forms:
             return out
+        normalized = normalize(text)  # a form found below is part of it: skip the scan if none is
+        if not any(form in normalized for forms in self.forms.values() for form in forms):
+            return out
         skip = set(exclude)
         for start, end, term in analyze_spans(text):
             if term in self.forms and term not in skip:
