@@ -259,7 +259,10 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
 
     def parts(form: str) -> list[Candidate]:  # the part as written, or with other g-letters
         folded = form.translate(_G_FOLD)
-        return [c for c in found.get(key_of(form), []) if c.form.translate(_G_FOLD) == folded]
+        return [
+            c for c in found.get(key_of(form), [])
+            if len(c.form) == len(form) and c.form.translate(_G_FOLD) == folded
+        ]
 
     for form, term in tokens:
         for f in _single_forms(form):
