@@ -13,7 +13,7 @@ from retrieval.analyzer import ANALYZER_VERSION, analyze
 from retrieval.bm25 import BM25Params
 from storage.indexer import index_collection
 from retrieval.variants import key_of
-from storage.store import SCHEMA_VERSION, Store, StoreError
+from storage.store import SCHEMA_VERSION, GenerationCache, Store, StoreError
 
 TABLES = {"meta", "arrays", "documents", "paragraphs", "passages", "terms"}
 
@@ -195,3 +195,16 @@ def test_variant_forms_are_cached_per_generation(seed_dir, seed_db):
         assert store.variant_forms([]) == {}
     finally:
         store.close()
+
+
+def test_generation_cache_drops_the_least_recently_used_and_empties_on_a_new_generation():
+    cache = GenerationCache(10).of(1)
+    cache.put("a", 1, 4)
+    cache.put("b", 2, 4)
+    assert cache.get("a") == 1  # "b" is now the least recently used
+    cache.put("c", 3, 4)
+    assert "b" not in cache and "a" in cache and "c" in cache and cache.size == 8
+    cache.put("huge", 4, 50)  # bigger than the capacity: kept alone until the next put
+    assert "huge" in cache and cache.size == 50
+    assert cache.of(1) is cache and "huge" in cache
+    assert "huge" not in cache.of(2) and cache.size == 0
