@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10)
     parser.add_argument("--variants", type=int, choices=(0, 1), default=int(Settings.variants),
-                        help="match spelling variants, like VARIANTS (default: %(default)s, the bot's)")
+                        help="match spelling variants, as VARIANTS does (default: %(default)s)")
     return parser
 
 

@@ -204,8 +204,8 @@ def rank_paragraphs(
                     # The k-th paragraph score is at most the best passage score: while the
                     # terms left could reach that, there is no need to compute it.
                     scores = acc[ids]
-                    collecting = remaining[j] >= scores.max() or remaining[j] >= _kth_paragraph_score(
-                        ids, scores, snap.paragraph_of, k
+                    collecting = remaining[j] >= scores.max() or (
+                        remaining[j] >= _kth_paragraph_score(ids, scores, snap.paragraph_of, k)
                     )
                 if collecting:
                     new = term_ids[~seen[term_ids]]

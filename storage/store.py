@@ -278,13 +278,13 @@ class Store:
             if missing:
                 marks = ",".join("?" * len(missing))
                 rows = self.conn.execute(
-                    f"SELECT term, df, max_tf, min_len, ids, tfs FROM terms WHERE term IN ({marks})",
+                    "SELECT term, df, max_tf, min_len, ids, tfs FROM terms"
+                    f" WHERE term IN ({marks})",
                     missing,
                 ).fetchall()
                 for term, df, max_tf, min_len, ids, tfs in rows:
-                    found[term] = Postings(
-                        df, max_tf, min_len, np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE)
-                    )
+                    ids, tfs = np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE)
+                    found[term] = Postings(df, max_tf, min_len, ids, tfs)
                 for term in missing:
                     p = found.setdefault(term, None)
                     cache.put(term, p, 64 + (p.ids.nbytes + p.tfs.nbytes if p else 0))

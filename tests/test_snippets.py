@@ -108,7 +108,8 @@ def test_windows_around_a_focus_highlight_what_they_show():
     """Snippets reuse the analysed region's words: the same highlights as the window alone,
     also when no space is near and the window cuts a word (its pieces may be query terms)."""
     rng = random.Random(11)
-    words = [w for path in sorted(SEEDS.glob("*.txt")) for w in path.read_text(encoding="utf-8").split()]
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    words = [w for text in texts for w in text.split()]
     for _ in range(300):
         pieces = rng.choices(words, k=rng.randint(40, 160))
         text = "".join(w + rng.choice([" ", " ", " ", "-", "،", ""]) for w in pieces)
