@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--questions", type=Path, default=ROOT / "benchmarks/scale_questions.txt")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--per-user", type=int, default=10)
+    parser.add_argument("--variants", type=int, choices=(0, 1), default=int(Settings.variants),
+                        help="match spelling variants, as VARIANTS does (default: %(default)s)")
     return parser
 
 
@@ -228,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         database_path=args.db,
         corpus_dir=args.corpus,
         questions_per_minute=10**6,  # the per-user limit's waits are not measured
+        variants=bool(args.variants),
     )
     service = TimedService(args.db, args.corpus, variants=settings.variants)  # as the bot runs
     try:

@@ -203,14 +203,15 @@ def _blocks(results: list[Result], first: int, limit: int) -> str | None:
     available = limit - fixed
     if available < 60 * len(results):
         return None
-    sizes = [tg_len(quote_html(r)) for r in results]
+    quotes = [quote_html(r) for r in results]
+    sizes = [tg_len(q) for q in quotes]
     budgets = [0] * len(results)
     for k, i in enumerate(sorted(range(len(results)), key=sizes.__getitem__)):
         budgets[i] = min(sizes[i], available // (len(results) - k))  # fair share, shortest first
         available -= budgets[i]
     text = "\n\n".join(
-        f"<blockquote>{quote_html(r, b)}</blockquote>\n{s}"
-        for r, b, s in zip(results, budgets, sources)
+        f"<blockquote>{q if b >= size else quote_html(r, b)}</blockquote>\n{s}"
+        for r, q, size, b, s in zip(results, quotes, sizes, budgets, sources)
     )
     return text if tg_len(text) <= limit else None
 

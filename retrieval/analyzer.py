@@ -163,6 +163,11 @@ def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     ]
 
 
+def cuts_word(text: str, pos: int) -> bool:
+    """True when a cut of `text` at `pos` falls inside a token that `analyze_spans` finds."""
+    return 0 < pos < len(text) and _SPAN_RE.fullmatch(text, pos - 1, pos + 1) is not None
+
+
 def has_words(text: str) -> bool:
     """True when `text` contains at least one word character (letters or digits)."""
     return _WORD_RE.search(normalize(text).replace("_", " ")) is not None

@@ -6,7 +6,7 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from retrieval.analyzer import analyze_spans
+from retrieval.analyzer import analyze_spans, cuts_word
 
 SNIPPET_CHARS = 300
 ELLIPSIS = "…"
@@ -60,9 +60,38 @@ def make_snippet(
     prefix = ELLIPSIS + " " if start > 0 else ""
     suffix = " " + ELLIPSIS if end < len(text) else ""
     # The window may reach past the analysed region: highlight what it really shows.
-    shift = len(prefix)
-    highlights = [(s + shift, e + shift) for s, e, _ in matched_spans(body, weights)]
+    shift = len(prefix) - start
+    found = _window_spans(text, (start, end), (lo, hi), spans, weights)
+    highlights = [(s + shift, e + shift) for s, e, _ in found]
     return Snippet(prefix + body + suffix, highlights)
+
+
+def _window_spans(
+    text: str,
+    window: tuple[int, int],
+    region: tuple[int, int],
+    region_spans: list[tuple[int, int, str]],
+    weights: dict[str, float],
+) -> list[tuple[int, int, str]]:
+    """The matched spans of `text[start:end]` (offsets into `text`), as if it were analysed alone.
+
+    The region's spans are reused and only the window's parts outside the region are
+    analysed — when no cut falls inside a word (the region's never do), the words of
+    a piece are the paragraph's words that lie in it. Otherwise the window is analysed.
+    """
+    start, end = window
+    lo, hi = region
+    if cuts_word(text, start) or cuts_word(text, end):
+        return [(s + start, e + start, t) for s, e, t in matched_spans(text[start:end], weights)]
+    found = []
+    if start < lo:
+        stop = min(lo, end)
+        found += [(s + start, e + start, t) for s, e, t in matched_spans(text[start:stop], weights)]
+    found += [span for span in region_spans if start <= span[0] and span[1] <= end]
+    if end > hi:
+        begin = max(hi, start)
+        found += [(s + begin, e + begin, t) for s, e, t in matched_spans(text[begin:end], weights)]
+    return found
 
 
 FOCUS_MARGIN = 80

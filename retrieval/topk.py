@@ -200,8 +200,12 @@ def rank_paragraphs(
             collecting = True
             for j, (_, _, count, term_ids, scorer) in enumerate(items):
                 if collecting and j > 0 and len(ids) >= k:
-                    theta = _kth_paragraph_score(ids, acc[ids], snap.paragraph_of, k)
-                    collecting = remaining[j] >= theta
+                    # The k-th paragraph score is at most the best passage score: while the
+                    # terms left could reach that, there is no need to compute it.
+                    scores = acc[ids]
+                    collecting = remaining[j] >= scores.max() or (
+                        remaining[j] >= _kth_paragraph_score(ids, scores, snap.paragraph_of, k)
+                    )
                 if collecting:
                     new = term_ids[~seen[term_ids]]
                     seen[new] = True

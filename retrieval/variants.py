@@ -198,6 +198,9 @@ class Expansion:
         out: list[str] = []
         if not self.forms:
             return out
+        normalized = normalize(text)  # a form found below is part of it: skip the scan if none is
+        if not any(form in normalized for forms in self.forms.values() for form in forms):
+            return out
         skip = set(exclude)
         for start, end, term in analyze_spans(text):
             if term in self.forms and term not in skip:
@@ -269,12 +272,16 @@ def expand(text: str, found: dict[str, list[Candidate]]) -> Expansion:
 
     def parts(form: str, first: bool = False) -> list[Candidate]:
         """The part as written, or with other g-letters (the first part also after a proclitic)."""
-        key, folded = key_of(form), form.translate(_G_FOLD)
-        kept = [c for c in found.get(key, []) if c.form.translate(_G_FOLD) == folded]
+        key, folded, n = key_of(form), form.translate(_G_FOLD), len(form)
+        # g-letter folding keeps lengths: compare only forms of the part's length.
+        kept = [
+            c for c in found.get(key, []) if len(c.form) == n and c.form.translate(_G_FOLD) == folded
+        ]
         for clitic in _CLITICS if first else ():
             kept += [
                 c for c in found.get(clitic + key, [])
-                if c.form[0] == clitic and c.form[1:].translate(_G_FOLD) == folded
+                if len(c.form) == n + 1 and c.form[0] == clitic
+                and c.form[1:].translate(_G_FOLD) == folded
             ]
         return kept
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,13 @@ BUSY_TIMEOUT_MS = 30_000  # readers wait out a checkpoint or a commit, never fai
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
 LENGTH_DTYPE = np.dtype("<u4")
+#: Spelling keys whose forms the store keeps in memory (least recently used go first).
+#: Short keys (a 3-letter part of a long word) hold hundreds of forms and recur across
+#: questions.
+VARIANT_CACHE_KEYS = 8192
+#: Bytes of postings the store keeps in memory: the long postings of common words are
+#: the costliest rows to read and recur across questions.
+POSTINGS_CACHE_BYTES = 16 << 20
 
 
 class StoreError(Exception):
@@ -167,6 +175,42 @@ def create_schema(conn: sqlite3.Connection) -> None:
     create_variant_tables(conn)
 
 
+class GenerationCache:
+    """Values read from one generation of the index, least recently used dropped first.
+
+    `capacity` bounds the total of the sizes given to `put`; a new generation empties it.
+    Not thread-safe by itself: the store uses it under its lock.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.generation: int | None = None
+        self.size = 0
+        self._items: OrderedDict[str, tuple[object, int]] = OrderedDict()
+
+    def of(self, generation: int) -> GenerationCache:
+        """The cache, emptied first when `generation` is not the one it holds."""
+        if generation != self.generation:
+            self._items.clear()
+            self.size, self.generation = 0, generation
+        return self
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._items
+
+    def get(self, key: str) -> object:
+        self._items.move_to_end(key)
+        return self._items[key][0]
+
+    def put(self, key: str, value: object, size: int) -> None:
+        if key in self._items:
+            self.size -= self._items.pop(key)[1]
+        self._items[key] = (value, size)
+        self.size += size
+        while self.size > self.capacity and len(self._items) > 1:
+            self.size -= self._items.popitem(last=False)[1][1]
+
+
 class Store:
     """Read access to an index for searching and listing.
 
@@ -185,6 +229,8 @@ class Store:
             raise explain(exc, self.path) from exc
         self._snapshot: IndexSnapshot | None = None
         self._lock = threading.RLock()
+        self._variant_cache = GenerationCache(VARIANT_CACHE_KEYS)
+        self._postings_cache = GenerationCache(POSTINGS_CACHE_BYTES)
 
     def close(self) -> None:
         """Close the connection."""
@@ -221,23 +267,43 @@ class Store:
         return self._snapshot
 
     def postings(self, terms: Iterable[str]) -> dict[str, Postings]:
-        """Postings of the given terms that exist in the index."""
+        """Postings of the given terms that exist in the index (kept for the generation)."""
         terms = list(dict.fromkeys(terms))
         if not terms:
             return {}
-        marks = ",".join("?" * len(terms))
-        rows = self.conn.execute(
-            f"SELECT term, df, max_tf, min_len, ids, tfs FROM terms WHERE term IN ({marks})",
-            terms,
-        ).fetchall()
-        return {
-            term: Postings(df, max_tf, min_len, np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE))
-            for term, df, max_tf, min_len, ids, tfs in rows
-        }
+        with self.read():
+            cache = self._postings_cache.of(self.generation())
+            found = {term: cache.get(term) for term in terms if term in cache}
+            missing = [term for term in terms if term not in found]
+            if missing:
+                marks = ",".join("?" * len(missing))
+                rows = self.conn.execute(
+                    "SELECT term, df, max_tf, min_len, ids, tfs FROM terms"
+                    f" WHERE term IN ({marks})",
+                    missing,
+                ).fetchall()
+                for term, df, max_tf, min_len, ids, tfs in rows:
+                    ids, tfs = np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE)
+                    found[term] = Postings(df, max_tf, min_len, ids, tfs)
+                for term in missing:
+                    p = found.setdefault(term, None)
+                    cache.put(term, p, 64 + (p.ids.nbytes + p.tfs.nbytes if p else 0))
+            return {term: found[term] for term in terms if found[term] is not None}
 
     def variant_forms(self, keys: Iterable[str]) -> dict[str, list[Candidate]]:
-        """The collection's forms under each spelling key (retrieval/variants.py)."""
-        return lookup(self.conn, sorted(set(keys)))
+        """The collection's forms under each spelling key that has any (retrieval/variants.py).
+
+        Kept per key for the generation (the lists are shared: do not change them).
+        """
+        keys = sorted(set(keys))
+        with self.read():
+            cache = self._variant_cache.of(self.generation())
+            found = {key: cache.get(key) for key in keys if key in cache}
+            missing = [key for key in keys if key not in found]
+            found.update(lookup(self.conn, missing))
+            for key in missing:
+                cache.put(key, found.setdefault(key, []), 1)
+            return {key: found[key] for key in keys if found[key]}
 
     def passages(self, passage_ids: Iterable[int]) -> dict[int, PassageRecord]:
         """Source, paragraph and window of each passage id."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.analyzer import analyze
+from retrieval.analyzer import analyze, analyze_spans
 from retrieval.passages import split_paragraphs
 from retrieval.snippets import ELLIPSIS, make_snippet
 
@@ -120,3 +120,26 @@ def test_marks_and_controls_inside_words_are_highlighted_whole(check_snippet):
     check_snippet(text, snippet, weights)
     ((s, e),) = snippet.highlights
     assert snippet.text[s:e] == "الوَزِيـرة\u200c"
+
+
+def test_windows_around_a_focus_highlight_what_they_show():
+    """Snippets reuse the analysed region's words: the same highlights as the window alone,
+    also when no space is near and the window cuts a word (its pieces may be query terms)."""
+    rng = random.Random(11)
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    words = [w for text in texts for w in text.split()]
+    for _ in range(300):
+        pieces = rng.choices(words, k=rng.randint(40, 160))
+        text = "".join(w + rng.choice([" ", " ", " ", "-", "،", ""]) for w in pieces)
+        weights = {t: rng.uniform(0.1, 5.0) for t in rng.sample(analyze(text), 3)}
+        for _ in range(20):  # pieces of words too
+            i = rng.randrange(len(text))
+            weights.update((t, 1.0) for t in analyze(text[i : i + 30]))
+        start = rng.randrange(len(text))
+        focus = (start, min(len(text), start + rng.randint(1, 400)))
+        snippet = make_snippet(text, weights, focus=focus)
+        shift = 2 if snippet.text.startswith(ELLIPSIS + " ") else 0
+        core = snippet.text[shift:].removesuffix(" " + ELLIPSIS)
+        assert core in text
+        expected = [(s + shift, e + shift) for s, e, t in analyze_spans(core) if t in weights]
+        assert snippet.highlights == expected

@@ -12,7 +12,8 @@ import pytest
 from retrieval.analyzer import ANALYZER_VERSION, analyze
 from retrieval.bm25 import BM25Params
 from storage.indexer import index_collection
-from storage.store import SCHEMA_VERSION, Store, StoreError
+from retrieval.variants import key_of
+from storage.store import SCHEMA_VERSION, GenerationCache, Store, StoreError
 
 TABLES = {"meta", "arrays", "documents", "paragraphs", "passages", "terms"}
 
@@ -179,3 +180,31 @@ def test_a_read_sees_one_generation_even_if_a_reindex_commits_meanwhile(
         assert store.postings(analyze("كلمةجديدة"))
     finally:
         store.close()
+
+
+def test_variant_forms_are_cached_per_generation(seed_dir, seed_db):
+    store = Store(seed_db)
+    try:
+        key = key_of("سيلفربيرغ")
+        before = store.variant_forms([key])
+        assert store.variant_forms([key]) == before  # from the cache
+        assert "سيلفربيرغ" not in {c.form for c in before.get(key, [])}
+        (seed_dir / "new.txt").write_text("قال سيلفربيرغ إنه سيزور المدينة.", encoding="utf-8")
+        index_collection(seed_db, seed_dir)  # a new generation: the cache is emptied
+        assert "سيلفربيرغ" in {c.form for c in store.variant_forms([key])[key]}
+        assert store.variant_forms([]) == {}
+    finally:
+        store.close()
+
+
+def test_generation_cache_drops_the_least_recently_used_and_empties_on_a_new_generation():
+    cache = GenerationCache(10).of(1)
+    cache.put("a", 1, 4)
+    cache.put("b", 2, 4)
+    assert cache.get("a") == 1  # "b" is now the least recently used
+    cache.put("c", 3, 4)
+    assert "b" not in cache and "a" in cache and "c" in cache and cache.size == 8
+    cache.put("huge", 4, 50)  # bigger than the capacity: kept alone until the next put
+    assert "huge" in cache and cache.size == 50
+    assert cache.of(1) is cache and "huge" in cache
+    assert "huge" not in cache.of(2) and cache.size == 0
