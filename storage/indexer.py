@@ -316,6 +316,8 @@ def _run(
             for table in ("terms", "passages", "paragraphs", "documents", "arrays", "meta"):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
             create_schema(conn)
+            if "generation" in meta:  # open readers must see a new generation, never the old number
+                _write_meta(conn, {"generation": meta["generation"]})
         known = {
             row[0]: row[1:]
             for row in conn.execute("SELECT path, id, sha256, size, mtime_ns FROM documents")

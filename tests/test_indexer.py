@@ -386,6 +386,21 @@ def test_a_different_collection_folder_rebuilds(tmp_path, seed_dir, seed_db, wri
     assert list(_documents(seed_db)) == ["only.txt"]
 
 
+
+def test_a_store_kept_open_sees_a_rebuilt_index(tmp_path, seed_dir, seed_db, write_corpus):
+    store = Store(seed_db)
+    try:
+        before = store.snapshot()
+        assert Searcher(store).search("لافروف").results
+        index_collection(seed_db, write_corpus(tmp_path / "other", {"only.txt": GOOD}))
+        after = store.snapshot()
+        assert after.generation > before.generation  # a rebuild never reuses a generation
+        assert after.stats.n_passages < before.stats.n_passages
+        assert not Searcher(store).search("لافروف").results
+    finally:
+        store.close()
+
+
 # --- failures, kills, concurrent readers and writers ------------------------------------
 
 
