@@ -9,9 +9,11 @@ is out), all users at once: 200 updates through `Application.process_update`, wi
 recording request object in place of HTTP (no network) and without the pacing of
 outgoing messages (Telegram's limits are not the bot's latency) or the per-user
 question limit. Per question: *reply* = from the update entering the application to
-the answer reaching the HTTP layer; *search* = the time inside `QAService.ask` (in
-its worker thread); *overhead* = reply − search: event loop, thread hand-off,
-rendering, queueing behind the other users. The scale issue's target: overhead
+the answer reaching the HTTP layer; *search* = the time inside `QAService.ask`, in
+the search process that answered it (`--processes`, default as the bot: one per
+usable CPU) or in a worker thread with `--processes 1`; *overhead* = reply − search:
+event loop, hand-off to the search process or thread, rendering, queueing behind the
+other users. The scale issue's target: overhead
 p95 ≤ 50 ms. Also shown: each question's search alone, asked one by one (warm), and
 the longest stall of the event loop during the run.
 """
@@ -32,6 +34,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from benchmarks.scale import load_questions
+from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
 from bot.telegram_app import build_application
@@ -54,6 +57,15 @@ class TimedService(QAService):
         started = time.perf_counter()
         answer = super().ask(question, top, offset)
         _SEARCH_TIME.get([]).append(time.perf_counter() - started)
+        return answer
+
+
+class TimedPool(SearchPool):
+    """SearchPool that records how long each search took in its worker, for the question's context."""
+
+    async def ask(self, question: str, top: int = 3, offset: int = 0) -> Answer:
+        answer, seconds = await self.ask_timed(question, top, offset)
+        _SEARCH_TIME.get([]).append(seconds)
         return answer
 
 
@@ -121,11 +133,14 @@ async def _loop_stalls(stop: asyncio.Event, every: float = 0.002) -> float:
 
 
 async def run_load(
-    service: TimedService, settings: Settings, questions: list[list[str]]
+    service: TimedService,
+    settings: Settings,
+    questions: list[list[str]],
+    pool: TimedPool | None = None,
 ) -> dict[str, Any]:
     """Every user asks their questions in turn, all users at once; returns the timings."""
     request = RecordingRequest()
-    app = build_application(settings, service, request=request, rate_limiter=False)
+    app = build_application(settings, service, request=request, rate_limiter=False, search_pool=pool)
     await app.initialize()
     replies, searches, empty = [], [], 0
     update_ids = iter(range(1, 10**9))
@@ -162,6 +177,11 @@ async def run_load(
         "wall": wall,
         "stall": await stalls,
     }
+
+
+async def _ask_all(pool: SearchPool, questions: list[str]) -> None:
+    for question in questions:
+        await pool.ask(question)
 
 
 def search_alone(service: QAService, questions: list[str]) -> list[float]:
@@ -207,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--per-user", type=int, default=10)
     parser.add_argument("--variants", type=int, choices=(0, 1), default=int(Settings.variants),
                         help="match spelling variants, as VARIANTS does (default: %(default)s)")
+    parser.add_argument("--processes", type=int, default=default_processes(),
+                        help="search processes, as SEARCH_PROCESSES does; 1: a thread of the bot's "
+                        "process (default: %(default)s, the bot's default here)")
     return parser
 
 
@@ -233,11 +256,18 @@ def main(argv: list[str] | None = None) -> int:
         variants=bool(args.variants),
     )
     service = TimedService(args.db, args.corpus, variants=settings.variants)  # as the bot runs
+    pool = None
+    if args.processes > 1:
+        pool = TimedPool(args.db, args.corpus, variants=settings.variants, processes=args.processes)
     try:
         search_alone(service, asks)  # warm: every question asked once
         alone = search_alone(service, asks)
-        result = asyncio.run(run_load(service, settings, per_user))
+        if pool is not None:  # the search processes are warmed the same way
+            asyncio.run(_ask_all(pool, asks))
+        result = asyncio.run(run_load(service, settings, per_user, pool))
     finally:
+        if pool is not None:
+            pool.close()
         service.close()
     print(render(result, alone, args.users, args.per_user))
     return 0

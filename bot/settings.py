@@ -36,6 +36,7 @@ class Settings:
     top_k: int = 3
     log_questions: bool = False
     variants: bool = True
+    search_processes: int = 0  # 0: one per usable CPU, at most 4 (see search_pool.py)
     allowed_chat_ids: frozenset[int] = frozenset()
 
     @classmethod

@@ -54,6 +54,7 @@ from telegram.request import BaseRequest
 
 from bot import render, webhook
 from bot.ratelimit import QuestionLimiter
+from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
 from bot.stats import QuestionStats
@@ -126,6 +127,7 @@ class BotState:
     stats: QuestionStats
     buttons: ButtonMemory
     reindexing: bool = False
+    search_pool: SearchPool | None = None  # None: search in a thread of this process
 
 
 def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
@@ -314,9 +316,12 @@ async def _within_limit(update: Update, state: BotState) -> bool:
 
 
 async def _search(state: BotState, question: str, top: int, offset: int) -> tuple[Answer, float]:
-    """Ask the service in a worker thread; return the answer and the seconds it took."""
+    """Ask the search processes (or a thread); return the answer and the seconds it took."""
     started = time.perf_counter()
-    answer = await asyncio.to_thread(state.service.ask, question, top, offset)
+    if state.search_pool is not None:
+        answer = await state.search_pool.ask(question, top, offset)
+    else:
+        answer = await asyncio.to_thread(state.service.ask, question, top, offset)
     return answer, time.perf_counter() - started
 
 
@@ -639,11 +644,13 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Callable[[], float] = time.monotonic,
     rate_limiter: bool = True,
+    search_pool: SearchPool | None = None,
 ) -> Application:
     """The Application with every handler.
 
     `request` replaces the HTTP layer (tests); `rate_limiter=False` drops the pacing of
-    outgoing messages (the load benchmark measures the bot, not Telegram's limits).
+    outgoing messages (the load benchmark measures the bot, not Telegram's limits);
+    `search_pool` answers questions in worker processes (else in a thread).
     """
     builder = (
         Application.builder()
@@ -674,6 +681,7 @@ def build_application(
         limiter=QuestionLimiter(settings.questions_per_minute, clock=clock),
         stats=QuestionStats(),
         buttons=ButtonMemory(),
+        search_pool=search_pool,
     )
     new = filters.UpdateType.MESSAGE
     private = filters.ChatType.PRIVATE & new
@@ -705,7 +713,14 @@ def run_bot(settings: Settings, service: QAService) -> int:
     """Run until stopped (Ctrl+C / SIGTERM): a webhook when WEBHOOK_URL is set, else polling."""
     token = settings.check_token()
     configure_logging(token)
-    app = build_application(settings, service)
+    processes = settings.search_processes or default_processes()
+    pool = None
+    if processes > 1:
+        pool = SearchPool(
+            service.database_path, service.corpus_dir, variants=service.variants, processes=processes
+        )
+        log.info("searching in %d processes", processes)
+    app = build_application(settings, service, search_pool=pool)
     try:
         if settings.webhook_url:
             log.info(
@@ -726,6 +741,8 @@ def run_bot(settings: Settings, service: QAService) -> int:
         log.error("cannot reach the Bot API: %s", redact(str(exc), token))
         return 1
     finally:
+        if pool is not None:
+            pool.close()
         service.close()
     log.info("stopped cleanly: answers in flight sent, store closed")
     return 0
