@@ -22,17 +22,14 @@ from pathlib import Path
 
 from bot.service import QAService
 from retrieval.search import Answer
+from storage.analysis import default_workers
 
 log = logging.getLogger(__name__)
 
 
 def default_processes() -> int:
-    """Processes that search at once: the CPUs this process may use, at most 4."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, 4))
+    """Processes that search at once: as many as indexing uses (usable CPUs, at most 4)."""
+    return default_workers()
 
 
 class SearchPool:
