@@ -18,7 +18,7 @@ import threading
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from retrieval.analyzer import analyze, run_terms, word_runs
 from retrieval.passages import split_paragraphs, split_windows
-from retrieval.variants import document_forms
+from retrieval.variants import run_forms
+from storage.variant_index import pack_forms
 
 #: Below this many bytes to analyse, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -79,7 +80,9 @@ class AnalyzedFile:
     tokens: array  # every window's tokens, as ids in the producer's vocabulary
     new_words: list[str]  # words of that vocabulary first used by this file, in id order
     producer: int  # whose vocabulary the ids are in (a process id)
-    forms: str  # its spelling forms for the variant index, sorted, one per line
+    forms: bytes  # its spelling forms for the variant index, packed (`pack_forms`)
+    form_ids: array  # the same forms as ids in the producer's vocabulary of forms
+    new_forms: list[str]  # forms of that vocabulary first used by this file, in id order
 
 
 def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
@@ -116,17 +119,20 @@ def _title(text: str) -> str:
 
 
 class _Vocabulary:
-    """Word ids of one producer; remembers which words it has not reported yet."""
+    """Word and form ids of one producer; remembers which ones it has not reported yet."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.reported = 0
-        self._runs = _RunCache(self.ids)
+        self._runs = _RunCache(self.ids, run_terms)
+        self.form_ids: dict[str, int] = {}
+        self.forms: list[str] = []  # id → form, for the forms reported so far
+        self._run_forms = _RunCache(self.form_ids, run_forms)
 
-    def tokens(self, text: str, out: array) -> int:
-        """Append the ids of `text`'s terms to `out`; return how many."""
+    def tokens(self, runs: list[str], out: array) -> int:
+        """Append the ids of the terms of `runs` (raw word runs) to `out`; return how many."""
         before = len(out)
-        out.extend(chain.from_iterable(map(self._runs.__getitem__, word_runs(text))))
+        out.extend(chain.from_iterable(map(self._runs.__getitem__, runs)))
         return len(out) - before
 
     def analyze(self, source: SourceFile, max_bytes: int) -> AnalyzedFile | SkippedFile:
@@ -136,37 +142,54 @@ class _Vocabulary:
             return SkippedFile(source.rel, doc)
         paragraphs, windows = [], []
         lengths, tokens = array("I"), array("I")
+        runs: set[str] = set()  # every word run of the document, for its forms
         for i, paragraph in enumerate(split_paragraphs(doc.text)):
-            paragraphs.append((paragraph.number, paragraph.heading, paragraph.text))
-            for window in split_windows(paragraph.text):
+            text = paragraph.text
+            paragraphs.append((paragraph.number, paragraph.heading, text))
+            heading_runs = word_runs(paragraph.heading) if paragraph.heading else []
+            text_runs = word_runs(text)
+            runs.update(heading_runs)
+            runs.update(text_runs)
+            for window in split_windows(text):
                 windows.append((i, window.start, window.end))
-                count = self.tokens(paragraph.heading, tokens) if paragraph.heading else 0
-                count += self.tokens(paragraph.text[window.start : window.end], tokens)
+                whole = window.start == 0 and window.end == len(text)
+                count = self.tokens(heading_runs, tokens)
+                count += self.tokens(
+                    text_runs if whole else word_runs(text[window.start : window.end]), tokens
+                )
                 lengths.append(count)
-        fresh = len(self.ids) - self.reported
-        new_words = list(islice(reversed(self.ids), fresh))[::-1] if fresh else []
+        form_ids = set(chain.from_iterable(map(self._run_forms.__getitem__, runs)))
+        new_forms = _newest(self.form_ids, len(self.form_ids) - len(self.forms))
+        self.forms += new_forms
+        new_words = _newest(self.ids, len(self.ids) - self.reported)
         self.reported = len(self.ids)
         return AnalyzedFile(
             doc.rel, doc.size, doc.mtime_ns, doc.sha256, _title(doc.text),
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
-            "\n".join(sorted(document_forms(paragraphs))),
+            pack_forms(self.forms[f] for f in form_ids), array("I", form_ids), new_forms,
         )
 
 
+def _newest(ids: dict[str, int], n: int) -> list[str]:
+    """The last `n` keys of `ids` in insertion (id) order."""
+    return list(islice(reversed(ids), n))[::-1] if n else []
+
+
 class _RunCache(dict):
-    """Raw word run → ids of its terms (the hot path of indexing: one lookup per run)."""
+    """Raw word run → ids of what `of` finds in it (the hot path of indexing: one lookup per run)."""
 
     MAX_RUNS = 2_000_000
 
-    def __init__(self, ids: dict[str, int]) -> None:
+    def __init__(self, ids: dict[str, int], of: Callable[[str], tuple[str, ...]]) -> None:
         super().__init__()
         self.ids = ids
+        self.of = of
 
     def __missing__(self, run: str) -> tuple[int, ...]:
         if len(self) >= self.MAX_RUNS:
             self.clear()
         ids = self.ids
-        value = self[run] = tuple([ids.setdefault(t, len(ids)) for t in run_terms(run)])
+        value = self[run] = tuple([ids.setdefault(t, len(ids)) for t in self.of(run)])
         return value
 
 
