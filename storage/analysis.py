@@ -24,7 +24,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.analyzer import analyze, run_terms, word_runs
+from retrieval.analyzer import analyze, clear_caches, run_terms, word_runs
 from retrieval.passages import split_paragraphs, split_windows
 from retrieval.variants import run_forms
 from storage.variant_index import pack_forms
@@ -215,7 +215,9 @@ def _analyze_batch(sources: list[SourceFile], max_bytes: int) -> list[AnalyzedFi
     global _WORKER_VOCABULARY
     if _WORKER_VOCABULARY is None:
         _WORKER_VOCABULARY = _Vocabulary()
-    return [_WORKER_VOCABULARY.analyze(source, max_bytes) for source in sources]
+    done = [_WORKER_VOCABULARY.analyze(source, max_bytes) for source in sources]
+    clear_caches()  # the vocabulary caches whole runs: the analyzer's caches would repeat them
+    return done
 
 
 def default_workers() -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.analyzer import analyze, term_of
 from retrieval.variants import document_forms
 from storage import analysis, indexer
 from storage.indexer import index_collection
@@ -178,3 +179,14 @@ def test_forms_from_the_workers_word_runs_equal_document_forms(tmp_path, seed_di
         assert {vocabulary.forms[i] for i in done.form_ids} == expected
         checked += len(expected)
     assert checked > 1000
+
+
+def test_a_worker_batch_leaves_the_analyzers_caches_empty(seed_dir):
+    """Workers cache whole runs themselves; the analyzer's caches would hold them again."""
+    sources = [
+        analysis.SourceFile(p.name, p, p.stat().st_size, 0) for p in sorted(seed_dir.iterdir())
+    ]
+    done = analysis._analyze_batch(sources, 1 << 30)
+    assert all(isinstance(d, analysis.AnalyzedFile) for d in done)
+    assert term_of.cache_info().currsize == 0
+    assert analyze("الرئيس") == ["رئيس"]  # still answers, filling its caches again
