@@ -190,3 +190,13 @@ def test_a_worker_batch_leaves_the_analyzers_caches_empty(seed_dir):
     assert all(isinstance(d, analysis.AnalyzedFile) for d in done)
     assert term_of.cache_info().currsize == 0
     assert analyze("الرئيس") == ["رئيس"]  # still answers, filling its caches again
+
+
+def test_a_full_run_table_starts_again_without_changing_the_index(tmp_path, seed_dir, monkeypatch):
+    usual = tmp_path / "usual.sqlite3"
+    index_collection(usual, seed_dir, workers=1)
+    monkeypatch.setattr(analysis._RunTable, "MAX_RUNS", 3)  # a new table for every file
+    small = tmp_path / "small.sqlite3"
+    index_collection(small, seed_dir, workers=1)
+    assert _rows(small) == _rows(usual)
+    assert _all_postings(small) == _all_postings(usual)
