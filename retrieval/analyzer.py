@@ -149,6 +149,17 @@ def run_terms(run: str) -> tuple[str, ...]:
     return tuple(t for t in _raw_terms(run) if t is not None)
 
 
+def clear_caches() -> None:
+    """Empty the analyzer's caches (whole runs for `analyze`, tokens' terms).
+
+    The indexer's workers keep their own cache of runs and call this after each
+    batch of files, so that their memory holds each run once rather than three times.
+    """
+    _TERMS_CACHE.clear()
+    _raw_terms.cache_clear()
+    term_of.cache_clear()
+
+
 def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     """Return (start, end, term or None) for every token of the original `text`.
 

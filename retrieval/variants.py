@@ -127,6 +127,16 @@ def document_forms(paragraphs: Iterable[tuple[int, str, str]]) -> set[str]:
     return collection_forms("\n".join(f"{heading}\n{text}" for _, heading, text in paragraphs))
 
 
+def run_forms(run: str) -> tuple[str, ...]:
+    """The kept forms of one raw run of word characters (`retrieval.analyzer.word_runs`).
+
+    The indexer's workers already split every paragraph into runs: the forms of a
+    document are the union of its runs' forms, equal to `document_forms`.
+    """
+    kept = (_kept_form(token) for token in _WORD.findall(normalize(run)))
+    return tuple(form for form in kept if form is not None)
+
+
 def _kept_form(token: str) -> str | None:
     """The form of a normalised token when the variant index keeps it, else None."""
     if len(token) < MIN_PART or not _ARABIC_WORD.fullmatch(token) or term_of(token) is None:

@@ -19,14 +19,17 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
-from itertools import chain, islice
+from itertools import islice
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.analyzer import analyze, run_terms, word_runs
+import numpy as np
+
+from retrieval.analyzer import analyze, clear_caches, run_terms, word_runs
 from retrieval.passages import split_paragraphs, split_windows
-from retrieval.variants import document_forms
+from retrieval.variants import run_forms
+from storage.variant_index import pack_forms
 
 #: Below this many bytes to analyse, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -79,7 +82,9 @@ class AnalyzedFile:
     tokens: array  # every window's tokens, as ids in the producer's vocabulary
     new_words: list[str]  # words of that vocabulary first used by this file, in id order
     producer: int  # whose vocabulary the ids are in (a process id)
-    forms: str  # its spelling forms for the variant index, sorted, one per line
+    forms: bytes  # its spelling forms for the variant index, packed (`pack_forms`)
+    form_ids: array  # the same forms as ids in the producer's vocabulary of forms
+    new_forms: list[str]  # forms of that vocabulary first used by this file, in id order
 
 
 def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
@@ -116,18 +121,15 @@ def _title(text: str) -> str:
 
 
 class _Vocabulary:
-    """Word ids of one producer; remembers which words it has not reported yet."""
+    """Word and form ids of one producer; remembers which ones it has not reported yet."""
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.reported = 0
-        self._runs = _RunCache(self.ids)
-
-    def tokens(self, text: str, out: array) -> int:
-        """Append the ids of `text`'s terms to `out`; return how many."""
-        before = len(out)
-        out.extend(chain.from_iterable(map(self._runs.__getitem__, word_runs(text))))
-        return len(out) - before
+        self.form_ids: dict[str, int] = {}
+        self.forms: list[str] = []  # id → form
+        self.reported_forms = 0
+        self._runs = _RunTable(self.ids, self.form_ids, self.forms)
 
     def analyze(self, source: SourceFile, max_bytes: int) -> AnalyzedFile | SkippedFile:
         """Load, split and analyse one file."""
@@ -135,39 +137,94 @@ class _Vocabulary:
         if isinstance(doc, str):
             return SkippedFile(source.rel, doc)
         paragraphs, windows = [], []
-        lengths, tokens = array("I"), array("I")
+        runs: list[str] = []  # the word runs of every window, its heading's first
+        ends = [0]  # where each window's runs end in `runs`
         for i, paragraph in enumerate(split_paragraphs(doc.text)):
-            paragraphs.append((paragraph.number, paragraph.heading, paragraph.text))
-            for window in split_windows(paragraph.text):
+            text = paragraph.text
+            paragraphs.append((paragraph.number, paragraph.heading, text))
+            heading_runs = word_runs(paragraph.heading) if paragraph.heading else []
+            text_runs = word_runs(text)
+            for window in split_windows(text):
                 windows.append((i, window.start, window.end))
-                count = self.tokens(paragraph.heading, tokens) if paragraph.heading else 0
-                count += self.tokens(paragraph.text[window.start : window.end], tokens)
-                lengths.append(count)
-        fresh = len(self.ids) - self.reported
-        new_words = list(islice(reversed(self.ids), fresh))[::-1] if fresh else []
+                runs += heading_runs
+                if window.start == 0 and window.end == len(text):
+                    runs += text_runs
+                else:
+                    runs += word_runs(text[window.start : window.end])
+                ends.append(len(runs))
+        if len(self._runs) >= _RunTable.MAX_RUNS:
+            self._runs = _RunTable(self.ids, self.form_ids, self.forms)
+        tokens, lengths, form_ids = self._runs.lookup(runs, ends)
+        new_forms = self.forms[self.reported_forms :]
+        self.reported_forms = len(self.forms)
+        new_words = _newest(self.ids, len(self.ids) - self.reported)
         self.reported = len(self.ids)
         return AnalyzedFile(
             doc.rel, doc.size, doc.mtime_ns, doc.sha256, _title(doc.text),
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
-            "\n".join(sorted(document_forms(paragraphs))),
+            pack_forms([self.forms[f] for f in form_ids]), form_ids, new_forms,
         )
 
 
-class _RunCache(dict):
-    """Raw word run → ids of its terms (the hot path of indexing: one lookup per run)."""
+def _newest(ids: dict[str, int], n: int) -> list[str]:
+    """The last `n` keys of `ids` in insertion (id) order."""
+    return list(islice(reversed(ids), n))[::-1] if n else []
+
+
+class _RunTable(dict):
+    """Raw word run → run id (the hot path of indexing: one lookup per run).
+
+    The term ids and form ids of each run sit in two flat tables (CSR: run id → end
+    offset), so a document's tokens and forms are gathered with numpy, not in Python.
+    """
 
     MAX_RUNS = 2_000_000
 
-    def __init__(self, ids: dict[str, int]) -> None:
+    def __init__(self, term_ids: dict[str, int], form_ids: dict[str, int], forms: list[str]) -> None:
         super().__init__()
-        self.ids = ids
+        self.term_ids, self.form_ids, self.forms = term_ids, form_ids, forms
+        self.term_end, self.terms = array("I", [0]), array("I")
+        self.form_end, self.run_forms = array("I", [0]), array("I")
 
-    def __missing__(self, run: str) -> tuple[int, ...]:
-        if len(self) >= self.MAX_RUNS:
-            self.clear()
-        ids = self.ids
-        value = self[run] = tuple([ids.setdefault(t, len(ids)) for t in run_terms(run)])
-        return value
+    def __missing__(self, run: str) -> int:
+        run_id = self[run] = len(self)
+        ids = self.term_ids
+        self.terms.extend([ids.setdefault(t, len(ids)) for t in run_terms(run)])
+        self.term_end.append(len(self.terms))
+        form_ids, forms = self.form_ids, self.forms
+        for form in run_forms(run):
+            form_id = form_ids.get(form)
+            if form_id is None:
+                form_id = form_ids[form] = len(forms)
+                forms.append(form)
+            self.run_forms.append(form_id)
+        self.form_end.append(len(self.run_forms))
+        return run_id
+
+    def lookup(self, runs: list[str], ends: list[int]) -> tuple[array, array, array]:
+        """(term ids of `runs` in order, terms per window ending at `ends`, form ids, sorted)."""
+        run_ids = np.frombuffer(array("I", map(self.__getitem__, runs)), np.uint32)
+        tokens, per_run = _gather(self.term_end, self.terms, run_ids)
+        total = np.zeros(len(per_run) + 1, np.int64)
+        np.cumsum(per_run, out=total[1:])
+        window_ends = np.array(ends, np.int64)
+        lengths = total[window_ends[1:]] - total[window_ends[:-1]]
+        forms, _ = _gather(self.form_end, self.run_forms, np.unique(run_ids))
+        return (
+            array("I", tokens.tobytes()),
+            array("I", lengths.astype(np.uint32).tobytes()),
+            array("I", np.unique(forms).tobytes()),
+        )
+
+
+def _gather(end: array, flat: array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values of CSR `rows` (row i is flat[end[i]:end[i + 1]]) in order, and their counts."""
+    ends = np.frombuffer(end, np.uint32)
+    stop = ends[rows.astype(np.int64) + 1].astype(np.int64)
+    count = stop - ends[rows]
+    before = np.cumsum(count) - count  # values of the earlier rows
+    at = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(stop - count - before, count)
+    return np.frombuffer(flat, np.uint32)[at], count
 
 
 _WORKER_VOCABULARY: _Vocabulary | None = None
@@ -192,7 +249,9 @@ def _analyze_batch(sources: list[SourceFile], max_bytes: int) -> list[AnalyzedFi
     global _WORKER_VOCABULARY
     if _WORKER_VOCABULARY is None:
         _WORKER_VOCABULARY = _Vocabulary()
-    return [_WORKER_VOCABULARY.analyze(source, max_bytes) for source in sources]
+    done = [_WORKER_VOCABULARY.analyze(source, max_bytes) for source in sources]
+    clear_caches()  # the vocabulary caches whole runs: the analyzer's caches would repeat them
+    return done
 
 
 def default_workers() -> int:

@@ -400,6 +400,7 @@ def _apply(
         variants.remove(doc_id)
 
     added = _PostingsBuilder()
+    forms = _FormCounts()
     next_doc, next_paragraph, next_passage = (
         (conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0) + 1
         for table in ("documents", "paragraphs", "passages")
@@ -427,7 +428,8 @@ def _apply(
             (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
              len(doc.paragraphs), len(doc.windows))
         )
-        variants.add(next_doc, doc.sha256, doc.forms)
+        forms.add(doc.producer, doc.new_forms, doc.form_ids)
+        variants.add_packed(next_doc, doc.sha256, doc.forms)
         next_doc += 1
         next_paragraph += len(doc.paragraphs)
         next_passage += len(doc.windows)
@@ -435,6 +437,7 @@ def _apply(
             _insert_rows(conn, docs, paragraph_rows, passage_rows)
             docs, paragraph_rows, passage_rows = [], [], []
     _insert_rows(conn, docs, paragraph_rows, passage_rows)
+    variants.count(forms.counts())
 
     arrays = _passage_arrays(conn)
     lengths = arrays[0]
@@ -508,6 +511,53 @@ def _insert_rows(
     )
 
 
+class _SharedIds:
+    """One id per distinct word over all producers; turns each producer's ids into them."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self._of: dict[int, array] = {}  # producer → the shared id of each of its ids
+
+    def map(self, producer: int, new_words: list[str], local: array) -> np.ndarray:
+        """`local` (ids in `producer`'s vocabulary, which `new_words` extend) as shared ids."""
+        known = self._of.setdefault(producer, array("I"))
+        if new_words:
+            ids = self.ids
+            known.extend([ids.setdefault(w, len(ids)) for w in new_words])
+        return np.frombuffer(known, np.uint32)[np.frombuffer(local, np.uint32)]
+
+
+class _FormCounts:
+    """Documents per spelling form of the new documents, counted with numpy."""
+
+    FLUSH = 1 << 22
+
+    def __init__(self) -> None:
+        self._forms = _SharedIds()
+        self._counts = np.zeros(0, np.int64)
+        self._pending: list[np.ndarray] = []
+        self._buffered = 0
+
+    def add(self, producer: int, new_forms: list[str], form_ids: array) -> None:
+        """Count one document's forms (ids in `producer`'s vocabulary of forms, each once)."""
+        self._pending.append(self._forms.map(producer, new_forms, form_ids))
+        self._buffered += len(form_ids)
+        if self._buffered >= self.FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            counts = np.bincount(np.concatenate(self._pending), minlength=len(self._forms.ids))
+            counts[: len(self._counts)] += self._counts
+            self._counts = counts
+        self._pending, self._buffered = [], 0
+
+    def counts(self) -> dict[str, int]:
+        """Form → number of documents counted that contain it."""
+        self._flush()
+        return dict(zip(self._forms.ids, self._counts.tolist()))
+
+
 class _PostingsBuilder:
     """Collects the tokens of new passages and turns them into sorted postings.
 
@@ -518,9 +568,9 @@ class _PostingsBuilder:
     """
 
     def __init__(self, run_tokens: int = 8_000_000) -> None:
-        self.term_ids: dict[str, int] = {}
+        self._terms_of = _SharedIds()
+        self.term_ids = self._terms_of.ids
         self.run_tokens = run_tokens
-        self._producer_ids: dict[int, np.ndarray] = {}  # producer's word id → term id
         self._buffered = 0
         self._terms: list[np.ndarray] = []
         self._passages: list[np.ndarray] = []
@@ -531,26 +581,37 @@ class _PostingsBuilder:
         self, producer: int, new_words: list[str], tokens: array, passage_ids: np.ndarray
     ) -> None:
         """Record a file's tokens (ids in `producer`'s vocabulary) and their passage ids."""
-        ids = self.term_ids
-        known = self._producer_ids.get(producer, np.zeros(0, np.uint32))
-        if new_words:
-            fresh = np.fromiter((ids.setdefault(w, len(ids)) for w in new_words), np.uint32)
-            known = self._producer_ids[producer] = np.concatenate([known, fresh])
-        self._terms.append(known[np.frombuffer(tokens, np.uint32)])
+        self._terms.append(self._terms_of.map(producer, new_words, tokens))
         self._passages.append(passage_ids.astype(np.uint32, copy=False))
         self._buffered += len(tokens)
         if self._buffered >= self.run_tokens:
             self._spill()
 
     def _sorted_run(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The buffer as (term id, passage id, tf) sorted by term then passage; empties it."""
-        keys = np.concatenate(self._terms).astype(np.uint64) << np.uint64(32)
-        keys |= np.concatenate(self._passages).astype(np.uint64)
-        self._terms, self._passages, self._buffered = [], [], 0
-        keys, counts = np.unique(keys, return_counts=True)
-        terms = (keys >> np.uint64(32)).astype(np.uint32)
-        passages = (keys & np.uint64(0xFFFFFFFF)).astype(ID_DTYPE)
-        return terms, passages, np.minimum(counts, np.iinfo(TF_DTYPE).max).astype(TF_DTYPE)
+        """The buffer as (term id, passage id, tf) sorted by term then passage; empties it.
+
+        Sorts one array of (term << 32 | passage) keys in place and counts equal
+        neighbours: a few arrays the size of the buffer at most (np.unique copies more).
+        """
+        keys = np.concatenate(self._terms).astype(np.uint64)
+        self._terms = []
+        keys <<= np.uint64(32)
+        keys |= np.concatenate(self._passages)
+        self._passages, self._buffered = [], 0
+        keys.sort()
+        first = np.empty(len(keys), bool)  # where a new (term, passage) pair starts
+        first[:1] = True
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        del first
+        tfs = np.diff(starts, append=len(keys))
+        np.minimum(tfs, np.iinfo(TF_DTYPE).max, out=tfs)
+        tfs = tfs.astype(TF_DTYPE)
+        keys = keys[starts]
+        del starts
+        passages = keys.astype(ID_DTYPE)  # the low 32 bits
+        keys >>= np.uint64(32)
+        return keys.astype(np.uint32), passages, tfs
 
     def _spill(self) -> None:
         if self._tmp is None:

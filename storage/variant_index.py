@@ -17,6 +17,7 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from retrieval.analyzer import ANALYZER_VERSION, term_of
 from retrieval.variants import VARIANTS_VERSION, Candidate, document_forms, key_of
@@ -62,9 +63,17 @@ class VariantUpdate:
     def add(self, doc_id: int, sha256: str, forms: str) -> None:
         """Record the forms of a new document (newline-separated)."""
         self.delta.update(forms.split(_SEP) if forms else ())
-        self._rows.append((doc_id, sha256, zlib.compress(forms.encode("utf-8"), 1)))
+        self.add_packed(doc_id, sha256, zlib.compress(forms.encode("utf-8"), 1))
+
+    def add_packed(self, doc_id: int, sha256: str, packed: bytes) -> None:
+        """Record a new document's forms (`pack_forms`); the caller `count`s them."""
+        self._rows.append((doc_id, sha256, packed))
         if len(self._rows) >= self.BATCH:
             self._flush()
+
+    def count(self, docs: Mapping[str, int]) -> None:
+        """Add documents per form, for documents recorded with `add_packed`."""
+        self.delta.update(docs)
 
     def remove(self, doc_id: int) -> None:
         """Subtract the forms of a document that is being removed (or replaced)."""
@@ -103,6 +112,11 @@ class VariantUpdate:
             [("variants_version", _VERSION), ("variant_forms", str(n_forms)),
              ("variant_keys", str(n_keys))],
         )
+
+
+def pack_forms(forms: Iterable[str]) -> bytes:
+    """A document's forms as `variant_docs` stores them (what `add` stores for their text)."""
+    return zlib.compress(_SEP.join(sorted(forms)).encode("utf-8"), 1)
 
 
 def _unpack(blob: bytes) -> list[str]:

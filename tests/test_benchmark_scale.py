@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import generate_corpus, saudinewsnet, scale
+from benchmarks import generate_corpus, index_only, saudinewsnet, scale
 from retrieval.passages import split_paragraphs
 
 ARTICLES = [
@@ -171,6 +171,7 @@ def test_scale_smoke_run_with_parity(tmp_path: Path, fake_corpus: Path):
     "main, argv",
     [
         (scale.main, ["--corpus", "{missing}"]),
+        (index_only.main, ["--corpus", "{missing}", "--db", "{tmp}/x.sqlite3"]),
         (saudinewsnet.main, ["{tmp}/out", "--corpus-dir", "{missing}"]),
         (generate_corpus.main, ["{tmp}/out", "--paragraphs", "5", "--corpus-dir", "{missing}"]),
     ],

@@ -1,5 +1,6 @@
 """Postings built in spilled runs equal postings built in memory."""
 
+import random
 import subprocess
 import sys
 from array import array
@@ -8,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.analyzer import analyze, term_of
+from retrieval.variants import document_forms
 from storage import analysis, indexer
 from storage.indexer import index_collection
 from storage.store import Store
+from storage.variant_index import pack_forms
 
 
 def _all_postings(db: Path) -> dict[str, tuple[list[int], list[int]]]:
@@ -132,3 +136,67 @@ def test_an_analysis_worker_exits_when_the_indexer_is_killed(tmp_path):
         for process in (worker, indexer_process):
             process.kill()
             process.wait()
+
+
+def _fuzz_texts(n: int) -> list[str]:
+    """Random documents of Arabic words with marks, punctuation, digits, Latin and controls."""
+    rng = random.Random(4)
+    letters = "ابتثجحخدذرسشصضطظعغفقكلمنهويىةءأإآؤئ" + "یکە"
+    extras = ["\u064e", "\u0651", "\u0640", "\u200c", "\u200f", "\ufeff", "ﻻ", "٣", "۴", "_"]
+    seps = [" ", " ", " ", "، ", "؛", "؟ ", "«", "» ", ".", "-", "/", "(", ") ", "\t", "…"]
+    latin = ["Google", "ÉCOLE", "İstanbul", "x2", "ß"]
+    texts = []
+    for _ in range(n):
+        lines = []
+        for _ in range(rng.randint(1, 8)):
+            words = []
+            for _ in range(rng.randint(1, 120)):
+                if rng.random() < 0.05:
+                    words.append(rng.choice(latin))
+                    continue
+                word = "".join(rng.choice(letters) for _ in range(rng.randint(1, 9)))
+                if rng.random() < 0.3:
+                    at = rng.randint(0, len(word))
+                    word = word[:at] + rng.choice(extras) + word[at:]
+                words.append(("وال" if rng.random() < 0.2 else "") + word + rng.choice(seps))
+            lines.append("".join(words))
+        texts.append("\n".join(lines) + "\n")
+    return texts
+
+
+def test_forms_from_the_workers_word_runs_equal_document_forms(tmp_path, seed_dir):
+    """The workers take a document's spelling forms from the runs they tokenise anyway."""
+    for i, text in enumerate(_fuzz_texts(60)):
+        (seed_dir / f"fuzz{i:02}.txt").write_text(text, encoding="utf-8")
+    vocabulary = analysis._Vocabulary()  # one vocabulary: ids and caches shared across files
+    checked = 0
+    for path in sorted(seed_dir.iterdir()):
+        source = analysis.SourceFile(path.name, path, path.stat().st_size, 0)
+        done = vocabulary.analyze(source, 1 << 30)
+        assert isinstance(done, analysis.AnalyzedFile)
+        expected = document_forms(done.paragraphs)
+        assert done.forms == pack_forms(expected), path.name
+        assert {vocabulary.forms[i] for i in done.form_ids} == expected
+        checked += len(expected)
+    assert checked > 1000
+
+
+def test_a_worker_batch_leaves_the_analyzers_caches_empty(seed_dir):
+    """Workers cache whole runs themselves; the analyzer's caches would hold them again."""
+    sources = [
+        analysis.SourceFile(p.name, p, p.stat().st_size, 0) for p in sorted(seed_dir.iterdir())
+    ]
+    done = analysis._analyze_batch(sources, 1 << 30)
+    assert all(isinstance(d, analysis.AnalyzedFile) for d in done)
+    assert term_of.cache_info().currsize == 0
+    assert analyze("الرئيس") == ["رئيس"]  # still answers, filling its caches again
+
+
+def test_a_full_run_table_starts_again_without_changing_the_index(tmp_path, seed_dir, monkeypatch):
+    usual = tmp_path / "usual.sqlite3"
+    index_collection(usual, seed_dir, workers=1)
+    monkeypatch.setattr(analysis._RunTable, "MAX_RUNS", 3)  # a new table for every file
+    small = tmp_path / "small.sqlite3"
+    index_collection(small, seed_dir, workers=1)
+    assert _rows(small) == _rows(usual)
+    assert _all_postings(small) == _all_postings(usual)
