@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bot.service import QAService
 from retrieval.search import Answer
-from storage.analysis import default_workers
+from storage.analysis import default_workers, exit_with
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _open(database_path: str, corpus_dir: str, variants: bool, parent: int) -> N
     """Worker start: a service of its own over the store; exit when the bot is gone."""
     global _service
     _service = QAService(database_path, corpus_dir, variants=variants)
-    _exit_with(parent)
+    exit_with(parent)
 
 
 def _ask(question: str, top: int, offset: int) -> tuple[Answer, float]:
@@ -104,17 +104,3 @@ def _ask(question: str, top: int, offset: int) -> tuple[Answer, float]:
         _opened = current
     answer = _service.ask(question, top, offset)
     return answer, time.perf_counter() - started
-
-
-def _exit_with(parent: int) -> None:
-    """Exit when the bot's process is gone (killed with -9, it cannot say so)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()

@@ -230,8 +230,8 @@ def _gather(end: array, flat: array, rows: np.ndarray) -> tuple[np.ndarray, np.n
 _WORKER_VOCABULARY: _Vocabulary | None = None
 
 
-def _exit_with(parent: int) -> None:
-    """Worker start: exit when the indexing process is gone (killed, it cannot say so)."""
+def exit_with(parent: int) -> None:
+    """Worker start: exit when the `parent` process is gone (killed, it cannot say so)."""
 
     def watch() -> None:
         while True:
@@ -276,7 +276,7 @@ def analyze_files(
     # forkserver: the indexer may run beside other threads (the bot's), where fork is unsafe.
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_exit_with, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
     ) as pool:
         pending: deque[Future[list[AnalyzedFile | SkippedFile]]] = deque()
         try:

@@ -122,8 +122,8 @@ def test_an_analysis_worker_exits_when_the_indexer_is_killed(tmp_path):
     indexer_process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     worker = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from storage.analysis import _exit_with; "
-         f"_exit_with({indexer_process.pid}); time.sleep(60)"],
+         "import sys, time; from storage.analysis import exit_with; "
+         f"exit_with({indexer_process.pid}); time.sleep(60)"],
         cwd=Path(__file__).resolve().parent.parent,
     )
     try:
