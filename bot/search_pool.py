@@ -22,14 +22,14 @@ from pathlib import Path
 
 from bot.service import QAService
 from retrieval.search import Answer
-from storage.analysis import default_workers, exit_with
+from storage.analysis import exit_with, usable_cpus
 
 log = logging.getLogger(__name__)
 
 
 def default_processes() -> int:
-    """Processes that search at once: as many as indexing uses (usable CPUs, at most 4)."""
-    return default_workers()
+    """Processes that search at once: one per usable CPU, at most 4."""
+    return max(1, min(usable_cpus(), 4))
 
 
 class SearchPool:

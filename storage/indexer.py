@@ -252,7 +252,7 @@ def index_collection(
 ) -> IndexReport:
     """Make `corpus_dir` the collection of the store at `db_path` and bring it up to date.
 
-    Large runs analyse files in `workers` processes (default: the usable CPUs, at most 4).
+    Large runs analyse files in `workers` processes (default: `default_workers()`).
     """
     started = time.perf_counter()
     corpus_dir = Path(corpus_dir)
