@@ -61,7 +61,7 @@ class TimedService(QAService):
 
 
 class TimedPool(SearchPool):
-    """SearchPool that records how long each search took in its worker, for the question's context."""
+    """SearchPool that records each search's time in its worker, for the question's context."""
 
     async def ask(self, question: str, top: int = 3, offset: int = 0) -> Answer:
         answer, seconds = await self.ask_timed(question, top, offset)
@@ -140,7 +140,9 @@ async def run_load(
 ) -> dict[str, Any]:
     """Every user asks their questions in turn, all users at once; returns the timings."""
     request = RecordingRequest()
-    app = build_application(settings, service, request=request, rate_limiter=False, search_pool=pool)
+    app = build_application(
+        settings, service, request=request, rate_limiter=False, search_pool=pool
+    )
     await app.initialize()
     replies, searches, empty = [], [], 0
     update_ids = iter(range(1, 10**9))

@@ -2,7 +2,7 @@
 
 A search is Python code: in threads, questions asked at once take turns on one core
 (Python's GIL). The Telegram front hands them to a pool of processes instead, each
-with its own read-only connection to the store; indexing stays in the bot's process
+with its own connection to the store (it only reads); indexing stays in the bot's process
 and the workers see each new generation of the index as it commits. A worker that
 dies is replaced and the question asked again; a store file that was replaced
 (a broken store set aside and rebuilt) is reopened.
@@ -35,7 +35,9 @@ def default_processes() -> int:
 class SearchPool:
     """`processes` worker processes answering questions over one store."""
 
-    def __init__(self, database_path: Path | str, corpus_dir: Path | str, *, variants: bool, processes: int):
+    def __init__(
+        self, database_path: Path | str, corpus_dir: Path | str, *, variants: bool, processes: int
+    ):
         self._args = (str(database_path), str(corpus_dir), variants, os.getpid())
         self.processes = processes
         self._lock = threading.Lock()

@@ -717,7 +717,10 @@ def run_bot(settings: Settings, service: QAService) -> int:
     pool = None
     if processes > 1:
         pool = SearchPool(
-            service.database_path, service.corpus_dir, variants=service.variants, processes=processes
+            service.database_path,
+            service.corpus_dir,
+            variants=service.variants,
+            processes=processes,
         )
         log.info("searching in %d processes", processes)
     app = build_application(settings, service, search_pool=pool)

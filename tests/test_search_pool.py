@@ -31,7 +31,9 @@ def _ask_all(pool: SearchPool, questions: list[str]) -> list:
     return asyncio.run(run())
 
 
-def test_answers_equal_the_bots_own_process(pool: SearchPool, seed_db: Path, seed_dir: Path) -> None:
+def test_answers_equal_the_bots_own_process(
+    pool: SearchPool, seed_db: Path, seed_dir: Path
+) -> None:
     service = QAService(seed_db, seed_dir, variants=True)
     try:
         expected = [service.ask(q, 3, 0) for q in QUESTIONS]
