@@ -17,6 +17,7 @@ import asyncio
 import logging
 import re
 import secrets
+import signal
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -709,6 +710,22 @@ def build_application(
     return app
 
 
+class _StopSignals:
+    """SIGINT / SIGTERM / SIGABRT stop polling as python-telegram-bot's own handlers do
+    (SystemExit in the event loop), and remember that they came."""
+
+    def __init__(self) -> None:
+        self.received = False
+        loop = asyncio.new_event_loop()  # the loop run_polling will use
+        asyncio.set_event_loop(loop)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+            loop.add_signal_handler(sig, self._stop)
+
+    def _stop(self) -> None:
+        self.received = True
+        raise SystemExit
+
+
 def run_bot(settings: Settings, service: QAService) -> int:
     """Run until stopped (Ctrl+C / SIGTERM): a webhook when WEBHOOK_URL is set, else polling."""
     token = settings.check_token()
@@ -736,7 +753,15 @@ def run_bot(settings: Settings, service: QAService) -> int:
             asyncio.run(webhook.serve(app, settings, service, ALLOWED_UPDATES))
         else:
             log.info("polling %s", settings.telegram_base_url or "Telegram")
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+            stop = _StopSignals()
+            try:
+                app.run_polling(allowed_updates=ALLOWED_UPDATES, stop_signals=None)
+            except NetworkError:
+                if not stop.received:
+                    raise
+                # Stopped while polling was being set up: the request in flight is cut
+                # short, python-telegram-bot reports it as a network error.
+                log.info("stopped while starting")
     except InvalidToken:
         log.error("Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)")
         return 1

@@ -489,6 +489,27 @@ def _http(url: str, body: bytes | None = None, headers: dict[str, str] | None = 
         return exc.code, exc.read().decode()
 
 
+def test_a_stop_while_the_bot_is_starting_is_clean(tmp_path: Path):
+    # `docker stop` right after the container turns healthy lands while the bot is still
+    # setting up polling: it must end as cleanly as a stop later on.
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    with TelegramEmulator(TOKEN, BOT_USERNAME) as emu:
+        emu.hang_next("deleteWebhook", seconds=4)  # polling's set-up, after the bot is ready
+        bot = BotProcess(_bot_env(emu, corpus, tmp_path / "bot.sqlite3"), tmp_path / "bot.log")
+        try:
+            deadline = time.monotonic() + STARTUP_SECONDS
+            while " ready" not in bot.log() and time.monotonic() < deadline:
+                bot.check_alive()
+                time.sleep(0.05)
+            time.sleep(0.5)
+            bot.check_alive()
+        finally:
+            status = bot.stop()
+    assert status == 0, bot.tail()
+    assert "stopped cleanly" in bot.log(), bot.tail()
+
+
 def test_webhook_mode_takes_updates_with_the_secret_and_serves_healthz(tmp_path: Path):
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
