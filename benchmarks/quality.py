@@ -25,7 +25,8 @@ defaults and with the project's k1/b.
 
 No-answer rule (`--sweep`): the run is made without the rule, and a second table shows,
 for a range of coverage thresholds, the share of XQuAD-ar / ARCD / off-topic questions
-that would get "no answer" and the R@1 that would remain.
+that would get "no answer" (best passage under the threshold and without a phrase of
+the question) and the R@1 that would remain.
 
 Exit status: 0 when measured, 3 (with a message, no traceback) when the data is missing.
 """
@@ -42,6 +43,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -95,6 +97,16 @@ class Outcome:
     visible: bool | None  # answer visible@3 (None when the engine has no snippets)
     no_answer: bool
     coverage: float = 0.0
+    phrase: bool = False
+
+
+class Reply(NamedTuple):
+    """What an engine answered: hits in rank order and what the no-answer rule looks at."""
+
+    hits: list[Hit]
+    no_answer: bool = False  # it said "no answer"
+    coverage: float = 0.0  # share of the question's idf mass in the best passage
+    phrase: bool = False  # the best passage holds two question words side by side
 
 
 _EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'«»“”‘’،؛؟-–—…"
@@ -106,8 +118,9 @@ def normalize_answer(text: str) -> str:
     return _SPACES.sub(" ", normalize(text)).strip().strip(_EDGE_PUNCT)
 
 
-def judge(question: Question, hits: Sequence[Hit], no_answer: bool, coverage: float = 0.0) -> Outcome:
+def judge(question: Question, reply: Reply) -> Outcome:
     """Rank of the gold file among distinct files and answer visibility in the first 3 hits."""
+    hits = reply.hits
     rank = None
     seen: list[str] = []
     for hit in hits:
@@ -127,7 +140,7 @@ def judge(question: Question, hits: Sequence[Hit], no_answer: bool, coverage: fl
             hit.source in question.gold and any(a in normalize_answer(hit.snippet or "") for a in answers)
             for hit in hits[:3]
         )
-    return Outcome(rank, visible, no_answer, coverage)
+    return Outcome(rank, visible, reply.no_answer, reply.coverage, reply.phrase)
 
 
 @dataclass
@@ -169,8 +182,8 @@ class Engine:
     b = DEFAULT_B
     has_no_answer = True
 
-    def ask(self, question: str) -> tuple[list[Hit], bool, float]:
-        """(hits in rank order, whether it said "no answer", coverage of the best passage)."""
+    def ask(self, question: str) -> Reply:
+        """The hits and whether the engine said "no answer"."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -193,12 +206,12 @@ class ProjectEngine(Engine):
             f"{time.perf_counter() - started:.1f} s)"
         )
         self.store = Store(db_path)
-        self.searcher = Searcher(self.store, min_coverage=min_coverage, variants=variants)
+        self.searcher = Searcher(self.store, min_coverage=min_coverage, variants=variants, explain=True)
 
-    def ask(self, question: str) -> tuple[list[Hit], bool, float]:
+    def ask(self, question: str) -> Reply:
         answer: Answer = self.searcher.search(question, top=SEARCH_TOP)
         hits = [Hit(r.source, r.snippet) for r in answer.results]
-        return hits, not answer.results, answer.coverage
+        return Reply(hits, not answer.results, answer.coverage, answer.phrase)
 
     def close(self) -> None:
         self.store.close()
@@ -270,7 +283,7 @@ class RankBM25Engine(Engine):
             score[ids] += (bm.idf.get(q) or 0) * (tf * (bm.k1 + 1) / (tf + norm[ids]))
         return score
 
-    def ask(self, question: str) -> tuple[list[Hit], bool, float]:
+    def ask(self, question: str) -> Reply:
         score = self.scores(self.tokenize(question))
         candidates = np.nonzero(score > 0)[0]
         order = candidates[np.lexsort((candidates, -score[candidates]))]
@@ -282,7 +295,7 @@ class RankBM25Engine(Engine):
             files.add(source)
             if len(files) >= MRR_DEPTH:
                 break
-        return hits, False, 0.0
+        return Reply(hits)
 
 
 # --------------------------------------------------------------------------- runs
@@ -313,8 +326,7 @@ def run_questions(engine: Engine, questions: Sequence[Question]) -> list[Outcome
     outcomes = []
     started = time.perf_counter()
     for i, q in enumerate(questions, start=1):
-        hits, no_answer, coverage = engine.ask(q.text)
-        outcomes.append(judge(q, hits, no_answer, coverage))
+        outcomes.append(judge(q, engine.ask(q.text)))
         if i % 500 == 0:
             log(f"    {i}/{len(questions)} questions ({time.perf_counter() - started:.0f} s)")
     return outcomes
@@ -349,7 +361,7 @@ def evaluate(
         run.rows.append(Row(setting, engine.label, engine.k1, engine.b, qa_set.name, Scores.of(outcomes)))
         run.details[f"{setting}|{engine.label}|{qa_set.name}"] = [
             {"q": q.text, "rank": o.rank, "visible": o.visible, "no_answer": o.no_answer,
-             "coverage": round(o.coverage, 4)}
+             "coverage": round(o.coverage, 4), "phrase": o.phrase}
             for q, o in zip(questions, outcomes)
         ]
     if offtopic and engine.has_no_answer:
@@ -358,7 +370,7 @@ def evaluate(
             Row(setting, engine.label, engine.k1, engine.b, "off-topic", Scores.of(outcomes))
         )
         run.details[f"{setting}|{engine.label}|off-topic"] = [
-            {"q": q.text, "no_answer": o.no_answer, "coverage": round(o.coverage, 4)}
+            {"q": q.text, "no_answer": o.no_answer, "coverage": round(o.coverage, 4), "phrase": o.phrase}
             for q, o in zip(offtopic, outcomes)
         ]
 
@@ -494,11 +506,17 @@ def markdown_table(rows: Sequence[Row]) -> str:
 SWEEP_THRESHOLDS = (0.0, 0.1, 0.15, 0.2, 0.22, 0.24, 0.25, 0.26, 0.28, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
 
 
+def _refused(outcome: dict, threshold: float) -> bool:
+    """Whether the no-answer rule at `threshold` refuses a question of a run without it."""
+    return outcome["coverage"] < threshold and not outcome["phrase"]
+
+
 def sweep_table(run: Run, thresholds: Sequence[float] = SWEEP_THRESHOLDS) -> str:
     """No-answer shares and R@1 had the coverage threshold been t (from a run with threshold 0).
 
     A question gets "no answer" at threshold t exactly when its best passage covers
-    less than t of its idf mass, so one run without the rule gives every threshold.
+    less than t of its idf mass and holds no phrase of it, so one run without the rule
+    gives every threshold.
     """
     groups: dict[str, list[dict]] = {}
     for key, outcomes in run.details.items():
@@ -511,9 +529,9 @@ def sweep_table(run: Run, thresholds: Sequence[float] = SWEEP_THRESHOLDS) -> str
     lines = [header, "|" + "---|" * (1 + len(names) + sum(not n.startswith("off-topic") for n in names))]
     for t in thresholds:
         cells = [f"{t:g}"]
-        cells += [_fmt(sum(o["coverage"] < t for o in groups[n]) / max(1, len(groups[n]))) for n in names]
+        cells += [_fmt(sum(_refused(o, t) for o in groups[n]) / max(1, len(groups[n]))) for n in names]
         cells += [
-            _fmt(sum(o["rank"] == 1 and o["coverage"] >= t for o in groups[n]) / max(1, len(groups[n])))
+            _fmt(sum(o["rank"] == 1 and not _refused(o, t) for o in groups[n]) / max(1, len(groups[n])))
             for n in names if not n.startswith("off-topic")
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -582,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(markdown_table(run.rows))
     if args.sweep:
-        print("\nNo-answer rule (coverage of the question's idf mass by the best passage):\n")
+        print("\nNo-answer rule (coverage of the question's idf mass by the best passage, no phrase):\n")
         print(sweep_table(run))
     print(f"\n`{command.strip()}` ({time.perf_counter() - started:.0f} s)")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -686,7 +686,7 @@ class _StoreTokens:
     def __init__(self, db: Path):
         import numpy as np
 
-        from storage.analysis import passage_terms
+        from retrieval.passages import passage_terms
         from storage.store import Store
 
         started = time.perf_counter()

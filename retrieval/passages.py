@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.analyzer import normalize
+from retrieval.analyzer import analyze, normalize
 
 #: Bump whenever paragraphs, headings, boilerplate or windows can come out
 #: differently: a stored index built with another version is rebuilt at next start.
@@ -178,3 +178,8 @@ def split_windows(text: str) -> list[Window]:
         overlaps = j - 1 > i and sentences[j][1] - sentences[j - 1][0] <= WINDOW_CHARS
         i = j - 1 if overlaps else j
     return windows
+
+
+def passage_terms(heading: str, text: str) -> list[str]:
+    """The tokens a passage is scored on: its heading's, then its own."""
+    return analyze(heading) + analyze(text) if heading else analyze(text)

@@ -18,6 +18,7 @@ import numpy as np
 
 from retrieval.analyzer import analyze, has_words
 from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf
+from retrieval.passages import passage_terms
 from retrieval.snippets import make_snippet
 from retrieval.topk import GroupPostings, group_postings, rank_paragraphs, score_terms
 from retrieval.variants import Candidate, Expansion, expand, question_keys
@@ -25,11 +26,11 @@ from retrieval.variants import Candidate, Expansion, expand, question_keys
 __all__ = ["Answer", "QuestionError", "Result", "Searcher", "check_question", "score_terms"]
 
 MAX_QUESTION_CHARS = 1000
-#: A best passage that covers less than this share of the question's idf mass is
-#: "no answer". Chosen on the pooled benchmark (`python -m benchmarks.quality --pooled
-#: --sweep`): the largest round value that keeps the XQuAD-ar/ARCD questions refused
-#: under 2 % there (0.9 % / 0.6 %); it refuses 12.5 % of the off-topic questions in the
-#: pool and 90-92 % in a collection of one set's paragraphs (see README).
+#: "No answer" when the best passage covers less than this share of the question's
+#: idf mass and holds no phrase of the question (two of its words side by side). Chosen
+#: with `python -m benchmarks.quality --sweep` (and `--pooled --sweep`): the lowest
+#: round value that refuses at least 90 % of the off-topic questions in a collection of
+#: one set's paragraphs; see the README for what it costs on real questions.
 DEFAULT_MIN_COVERAGE = 0.30
 
 
@@ -104,6 +105,7 @@ class Answer:
     error: str | None = None
     terms: list[str] = field(default_factory=list)
     coverage: float = 0.0
+    phrase: bool = False  # the best passage holds two question words side by side (if tested)
     has_more: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -137,11 +139,15 @@ class Searcher:
         min_coverage: float = DEFAULT_MIN_COVERAGE,
         prune: bool = True,
         variants: bool = False,
+        explain: bool = False,
     ):
         self.index = index
         self.min_coverage = min_coverage
         self.prune = prune  # exact either way; False scores every posting (for comparison)
         self.variants = variants  # also match other spellings of foreign names (not BM25Okapi then)
+        # Also run the phrase test when the coverage alone answers (for threshold sweeps);
+        # otherwise `Answer.phrase` is only computed for a weak best passage.
+        self.explain = explain
 
     def _postings(
         self, text: str, terms: list[str], snap: Snapshot
@@ -177,12 +183,17 @@ class Searcher:
             if not ranked:
                 return answer
             weights = _term_weights(terms, snap, postings)
-            answer.coverage = _coverage(ranked[0][0], weights, postings, groups)
-            if answer.coverage < self.min_coverage:
+            best = ranked[0][0]
+            chosen = ranked[offset : offset + top]
+            records = self.index.passages({best, *(pid for pid, _ in chosen)})
+            answer.coverage = _coverage(best, weights, postings, groups)
+            if answer.coverage < self.min_coverage or self.explain:
+                rec = records[best]
+                window = passage_terms(rec.heading, rec.paragraph_text[rec.start : rec.end])
+                answer.phrase = has_phrase(terms, window, expansion.aliases())
+            if answer.coverage < self.min_coverage and not answer.phrase:
                 answer.has_more = False
                 return answer
-            chosen = ranked[offset : offset + top]
-            records = self.index.passages(pid for pid, _ in chosen)
         snippet_weights = {t: w for t, w in weights.items() if t in postings}
         for t, members in expansion.members.items():
             for variant in {v for member in members for v in member} - snippet_weights.keys():
@@ -213,6 +224,20 @@ def _term_weights(terms: list[str], snap: Snapshot, postings: dict[str, Any]) ->
         t: idf(snap.stats, postings[t].df, snap.params) if t in postings else unseen
         for t in dict.fromkeys(terms)
     }
+
+
+def has_phrase(terms: list[str], passage: list[str], aliases: dict[str, str] | None = None) -> bool:
+    """True when two question terms next to each other stand next to each other in the passage.
+
+    Either order counts («وزيرة الخارجية» / «الخارجية وزيرة» after stopwords); a repeated
+    term is no phrase; `aliases` maps another spelling's term to the question's.
+    """
+    pairs = {frozenset(pair) for pair in zip(terms, terms[1:]) if pair[0] != pair[1]}
+    if not pairs:
+        return False
+    if aliases:
+        passage = [aliases.get(t, t) for t in passage]
+    return any(frozenset(pair) in pairs for pair in zip(passage, passage[1:]))
 
 
 def _coverage(

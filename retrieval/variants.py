@@ -199,6 +199,10 @@ class Expansion:
         """Every index term a member uses."""
         return {t for group in self.members.values() for member in group for t in member}
 
+    def aliases(self) -> dict[str, str]:
+        """Each one-word member's term → the question term it spells."""
+        return {m[0]: t for t, group in self.members.items() for m in group if len(m) == 1}
+
     def spellings_in(self, text: str, exclude: Iterable[str] = ()) -> list[str]:
         """The other spellings that occur in `text` (terms in `exclude` left out), in order.
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.analyzer import analyze, clear_caches, run_terms, word_runs
+from retrieval.analyzer import clear_caches, run_terms, word_runs
 from retrieval.passages import split_paragraphs, split_windows
 from retrieval.variants import run_forms
 from storage.variant_index import pack_forms
@@ -106,11 +106,6 @@ def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
     if not text.strip():
         return "empty"
     return LoadedFile(source.rel, len(data), source.mtime_ns, hashlib.sha256(data).hexdigest(), text)
-
-
-def passage_terms(heading: str, text: str) -> list[str]:
-    """The tokens a passage is scored on: its heading's, then its own."""
-    return analyze(heading) + analyze(text) if heading else analyze(text)
 
 
 def _title(text: str) -> str:

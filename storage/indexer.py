@@ -27,14 +27,13 @@ import numpy as np
 
 from retrieval.analyzer import ANALYZER_VERSION
 from retrieval.bm25 import BM25Params, idf_sum
-from retrieval.passages import PASSAGES_VERSION
+from retrieval.passages import PASSAGES_VERSION, passage_terms
 from storage.analysis import (
     SkippedFile,
     SourceFile,
     analyze_files,
     default_workers,
     load,
-    passage_terms,
 )
 from storage.store import (
     ID_DTYPE,

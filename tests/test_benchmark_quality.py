@@ -12,7 +12,7 @@ from rank_bm25 import BM25Okapi
 
 from benchmarks import quality
 from benchmarks.common import Question, load_squad, write_files
-from benchmarks.quality import EXIT_NO_DATA, Hit, RankBM25Engine, judge, offtopic_questions
+from benchmarks.quality import EXIT_NO_DATA, Hit, RankBM25Engine, Reply, judge, offtopic_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,17 +143,17 @@ def test_rank_bm25_engine_scores_equal_get_scores(tmp_path: Path) -> None:
     for query in ("جامعة الملك سعود", "نهر النيل نهر", "الهاتف سنة 1876", "كلمة غائبة"):
         expected = reference.get_scores(query.split())
         assert engine.scores(query.split()) == pytest.approx(expected, abs=1e-9)
-    hits, no_answer, _ = engine.ask("جامعة الرياض")
-    assert hits[0].source == "f3.txt" and not no_answer
+    reply = engine.ask("جامعة الرياض")
+    assert reply.hits[0].source == "f3.txt" and not reply.no_answer
 
 
 def test_judge_ranks_distinct_files_and_checks_the_snippet() -> None:
     q = Question("s", "?", frozenset({"g.txt"}), ("الأمم المتحدة",))
     hits = [Hit("a.txt", "…"), Hit("a.txt", "…"), Hit("g.txt", "قالت الامم المتحده، أمس")]
-    outcome = judge(q, hits, no_answer=False)
+    outcome = judge(q, Reply(hits))
     assert outcome.rank == 2 and outcome.visible is True
-    assert judge(q, [Hit("g.txt", "شيء آخر")], False).visible is False
-    assert judge(q, [], True).rank is None
+    assert judge(q, Reply([Hit("g.txt", "شيء آخر")])).visible is False
+    assert judge(q, Reply([], no_answer=True)).rank is None
 
 
 def test_offtopic_file_has_at_least_30_questions() -> None:

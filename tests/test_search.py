@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from retrieval.analyzer import analyze
-from retrieval.search import MAX_QUESTION_CHARS, QuestionError, Searcher, check_question
+from retrieval.search import MAX_QUESTION_CHARS, QuestionError, Searcher, check_question, has_phrase
 from retrieval.snippets import Snippet
+from storage.indexer import index_collection
+from storage.store import Store
 
 LAVROV = "متى تبدأ زيارة لافروف؟"
 
@@ -119,6 +121,47 @@ def test_off_topic_questions_get_no_results(searcher, question):
     assert answer.error is None
     assert answer.results == []
     assert not answer.has_more
+
+
+def test_a_phrase_of_the_question_is_two_of_its_words_side_by_side():
+    question = analyze("ما الذي أدى إليه تمهيد الطرقات في الغابة المطرية؟")
+    assert has_phrase(question, analyze("تقع الغابة المطرية في حوض النهر"))
+    assert has_phrase(question, analyze("أدى تمهيد الطرق إلى قطع الأشجار"))
+    assert has_phrase(question, analyze("غابة مطرية وأمطار غزيرة"))  # same terms, other forms
+    assert has_phrase(question, analyze("مطرية الغابة"))  # either order
+    assert not has_phrase(question, analyze("الغابة كثيفة والأمطار المطرية غزيرة"))
+    assert not has_phrase(analyze("الغابة الغابة"), analyze("الغابة الغابة"))  # a term with itself
+    assert not has_phrase(analyze("الغابة"), analyze("الغابة المطرية"))
+    # Another spelling of a question word counts for it.
+    assert has_phrase(analyze("زيارة ترامب"), analyze("زيارة ترمب"), {"ترمب": "ترامب"})
+
+
+def test_a_weak_match_is_answered_when_it_holds_a_phrase_of_the_question(tmp_path, write_corpus):
+    corpus = write_corpus(tmp_path / "c", {
+        "forest.txt": "تمتد الغابة المطرية في حوض النهر الكبير وتعيش فيها آلاف الأنواع.\n",
+        "scattered.txt": "الغابة القريبة من المدينة صغيرة، أما المواسم المطرية فقصيرة.\n",
+        "other.txt": "افتتح المتحف الوطني قاعة جديدة للمخطوطات القديمة.\n",
+    })
+    db = tmp_path / "db.sqlite3"
+    index_collection(db, corpus)
+    store = Store(db)
+    try:
+        searcher = Searcher(store)
+        # Most of the question's idf mass is in words the collection lacks.
+        answer = searcher.search("كيف تتكيف الضفادع السامة والسلاحف النهرية مع الغابة المطرية؟")
+        assert answer.coverage < searcher.min_coverage and answer.phrase
+        assert answer.results[0].source == "forest.txt"
+        # A well covered best passage needs no phrase test, unless asked for (sweeps).
+        assert not searcher.search("الغابة المطرية في حوض النهر").phrase
+        assert Searcher(store, explain=True).search("الغابة المطرية في حوض النهر").phrase
+        # The same words, but nowhere side by side: no answer.
+        (corpus / "forest.txt").unlink()
+        index_collection(db, corpus)
+        answer = searcher.search("كيف تتكيف الضفادع السامة والسلاحف النهرية مع الغابة المطرية؟")
+        assert answer.coverage < searcher.min_coverage and not answer.phrase
+        assert answer.results == []
+    finally:
+        store.close()
 
 
 def test_stopword_only_question_gets_no_results_without_crashing(searcher):
