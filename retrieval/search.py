@@ -184,16 +184,16 @@ class Searcher:
                 return answer
             weights = _term_weights(terms, snap, postings)
             best = ranked[0][0]
-            chosen = ranked[offset : offset + top]
-            records = self.index.passages({best, *(pid for pid, _ in chosen)})
             answer.coverage = _coverage(best, weights, postings, groups)
             if answer.coverage < self.min_coverage or self.explain:
-                rec = records[best]
+                rec = self.index.passages([best])[best]
                 window = passage_terms(rec.heading, rec.paragraph_text[rec.start : rec.end])
                 answer.phrase = has_phrase(terms, window, expansion.aliases())
             if answer.coverage < self.min_coverage and not answer.phrase:
                 answer.has_more = False
                 return answer
+            chosen = ranked[offset : offset + top]
+            records = self.index.passages(pid for pid, _ in chosen)
         snippet_weights = {t: w for t, w in weights.items() if t in postings}
         for t, members in expansion.members.items():
             for variant in {v for member in members for v in member} - snippet_weights.keys():
