@@ -173,3 +173,13 @@ def test_sweep_prints_the_no_answer_table(eval_dir: Path, tmp_path: Path, capsys
     assert len(sweep) >= 2 + len(quality.SWEEP_THRESHOLDS)
     # Threshold 0 refuses nothing.
     assert set(sweep[2].split("|")[2:6]) == {" 0.000 "}
+
+
+def test_sweep_counts_a_weak_answer_with_a_phrase_as_answered() -> None:
+    run = quality.Run()
+    run.details["XQuAD-ar alone|project (x)|XQuAD-ar"] = [
+        {"q": "a", "rank": 1, "visible": True, "no_answer": False, "coverage": 0.1, "phrase": True},
+        {"q": "b", "rank": 1, "visible": True, "no_answer": False, "coverage": 0.1, "phrase": False},
+    ]
+    row = next(line for line in quality.sweep_table(run, (0.2,)).splitlines() if line.startswith("| 0.2 "))
+    assert row.split("|")[2:4] == [" 0.500 ", " 0.500 "]  # b refused; a answered, right first
