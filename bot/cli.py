@@ -64,7 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings.load()
-        service = QAService(settings.database_path, settings.corpus_dir, variants=settings.variants)
+        service = QAService(
+            settings.database_path, settings.corpus_dir, variants=settings.variants,
+            limits=settings.limits,
+        )
         command = args.command or ("run" if settings.telegram_enabled else "chat")
         if command == "index":
             return cmd_index(service, args.dir or settings.corpus_dir)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from bot.stats import StatsSnapshot
 from retrieval.search import Answer, Result
 from retrieval.snippets import ELLIPSIS
-from storage.indexer import IndexReport
+from storage.indexer import DocumentRead, IndexReport
 from storage.store import SourceInfo
 
 NO_ANSWER = (
@@ -28,6 +28,7 @@ BOLD, RESET = "\033[1m", "\033[0m"
 PARAGRAPHS = ("فقرة واحدة", "فقرتان", "فقرات", "فقرة")
 DOCUMENTS = ("وثيقة واحدة", "وثيقتان", "وثائق", "وثيقة")
 PASSAGES = ("مقطع واحد", "مقطعان", "مقاطع", "مقطعاً")
+PAGES = ("صفحة واحدة", "صفحتان", "صفحات", "صفحة")
 
 
 def count_ar(n: int, forms: tuple[str, str, str, str]) -> str:
@@ -54,6 +55,13 @@ def highlighted(
     return "".join(out)
 
 
+def citation(result: Result) -> str:
+    """Where in its file a result is: «صفحة 12، الفقرة 3», or «الفقرة 3» without pages."""
+    if result.page is None:
+        return f"الفقرة {result.paragraph}"
+    return f"صفحة {result.page}، الفقرة {result.paragraph}"
+
+
 def variants_note(result: Result) -> str:
     """«وردت أيضاً بصيغة: …» when the paragraph spells a name of the question another way, else ""."""
     return f"وردت أيضاً بصيغة: {'، '.join(result.variants)}" if result.variants else ""
@@ -71,7 +79,7 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
         note = variants_note(result)
         blocks.append(
             f"{i}. «{highlighted(result, *marks)}»\n"
-            f"   — {result.source}، الفقرة {result.paragraph}"
+            f"   — {result.source}، {citation(result)}"
             + (f"\n   ({note})" if note else "")
         )
     return "\n\n".join(blocks)
@@ -140,7 +148,25 @@ _REASONS = (  # the indexer's reasons for skipping a file, in Arabic
     ("link pointing outside the collection", "رابط يشير إلى خارج المجموعة"),
     ("not a regular file", "ليس ملفاً عادياً"),
     ("linked folder", "مجلد مرتبط لا أتبعه (ملفاته مفهرسة في مكانها)"),
+    ("content is", "محتواه لا يطابق امتداده"),
+    ("encrypted", "ملف PDF محمي بكلمة مرور"),
+    ("damaged", "الملف تالف أو ناقص"),
+    ("PDF has no pages", "ملف PDF بلا صفحات"),
+    ("too many pages", "صفحاته أكثر من الحد"),
+    ("OCR needs Tesseract", "صفحاته مصوّرة، وقراءتها تحتاج برنامج Tesseract للتعرف الضوئي"),
+    ("no text found", "لم أجد فيه نصاً"),
+    ("reading took longer", "استغرقت قراءته وقتاً أطول من الحد"),
+    ("reading used too much CPU", "استغرقت قراءته وقتاً أطول من الحد"),
+    ("needs more than", "تحتاج قراءته ذاكرة أكثر من الحد"),
+    ("the reader crashed", "تعذّرت قراءته (قد يكون تالفاً)"),
+    ("macro-enabled", "ملف Word بوحدات ماكرو: مرفوض"),
+    ("old Word format", "صيغة Word قديمة (‎.doc): احفظه بصيغة ‎.docx"),
+    ("RTF", "صيغة RTF غير مدعومة: احفظه بصيغة ‎.docx"),
+    ("presentations", "العروض التقديمية غير مدعومة: صدّره بصيغة PDF"),
+    ("spreadsheets", "جداول البيانات غير مدعومة"),
+    ("unsupported", "صيغة غير مدعومة"),
 )
+_ZIP_BOMB = ("expands to", "ZIP bomb")
 _NAME_CHARS = 120
 
 
@@ -188,9 +214,9 @@ def quote_html(result: Result, budget: int | None = None) -> str:
 
 
 def source_html(result: Result, number: int | None = None) -> str:
-    """`N. <code>file</code> — «الفقرة P»`."""
+    """`N. <code>file</code> — «صفحة G، الفقرة P»` («الفقرة P» for formats without pages)."""
     prefix = f"{number}. " if number is not None else ""
-    return f"{prefix}<code>{_esc(_short(result.source))}</code> — «الفقرة {result.paragraph}»"
+    return f"{prefix}<code>{_esc(_short(result.source))}</code> — «{citation(result)}»"
 
 
 def _blocks(results: list[Result], first: int, limit: int) -> str | None:
@@ -249,7 +275,7 @@ def plain_snippet(result: Result, chars: int = 200) -> str:
 
 def inline_title(result: Result) -> str:
     """Title of an inline result: file and paragraph."""
-    return f"{_short(result.source, 80)} — الفقرة {result.paragraph}"
+    return f"{_short(result.source, 80)} — {citation(result)}"
 
 
 def _lines_within(head: list[str], items: list[str], limit: int) -> str:
@@ -289,7 +315,8 @@ def help_html(username: str, *, admin: bool = False) -> str:
             "/reindex — إعادة فهرسة مجلد الوثائق",
             "/stats — إحصاءات الفهرس والأسئلة",
             (
-                "أرسل ملف ‎.txt أو ‎.md (UTF-8) في هذه المحادثة لإضافته إلى الوثائق؛ "
+                "أرسل ملف PDF أو Word ‏(‎.docx) أو صفحة ويب (‎.html) أو نصاً (‎.txt أو ‎.md) "
+                "في هذه المحادثة لإضافته إلى الوثائق؛ "
                 "ولاستبدال ملف موجود بالاسم نفسه اكتب في التعليق «استبدال»."
             ),
         ]
@@ -310,6 +337,8 @@ def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> s
 
 def skip_reason_ar(reason: str) -> str:
     """The indexer's reason for skipping a file, in Arabic."""
+    if any(marker in reason for marker in _ZIP_BOMB):
+        return "يتمدد عند فكّه إلى حجم هائل (قد يكون قنبلة ZIP): مرفوض"
     for english, arabic in _REASONS:
         if reason.startswith(english):
             numbers = re.findall(r"\d+", reason[len(english):])
@@ -341,6 +370,12 @@ def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
             f"{count_ar(report.paragraphs, PARAGRAPHS)}، {count_ar(report.passages, PASSAGES)}."
         ),
     ]
+    if report.pdf_pages:
+        ocr = (
+            f"، منها {count_ar(report.ocr_pages, PAGES)} بالتعرف الضوئي في "
+            f"{report.ocr_seconds:.0f} ثانية" if report.ocr_pages else ""
+        )
+        head.append(f"صفحات PDF المقروءة: {report.pdf_pages}{ocr}.")
     if report.rebuilt:
         head.append("(أعيد بناء الفهرس كاملاً.)")
     if not report.changed:
@@ -372,11 +407,28 @@ def upload_saved_html(name: str, replaced: bool, report: IndexReport) -> str:
             f"{action} <code>{_esc(name)}</code> لكن الفهرسة تخطته: "
             f"{_esc(skip_reason_ar(skipped))}."
         )
-    return (
-        f"{action} <code>{_esc(name)}</code> وفهرسته.\n"
+    lines = [f"{action} <code>{_esc(name)}</code> وفهرسته."]
+    read = report.read.get(name)
+    if read is not None:
+        lines.append(f"قرأت منه {document_read_ar(read)}.")
+    lines.append(
         f"الفهرس الآن: {count_ar(report.documents, DOCUMENTS)}، "
         f"{count_ar(report.passages, PASSAGES)}."
     )
+    return "\n".join(lines)
+
+
+def document_read_ar(read: DocumentRead) -> str:
+    """«12 صفحة و40 فقرة (3 صفحات بالتعرف الضوئي في 14 ثانية)» — what one file gave."""
+    text = count_ar(read.paragraphs, PARAGRAPHS)
+    if read.pages is not None:
+        text = f"{count_ar(read.pages, PAGES)} و{text}"
+    if read.ocr_pages:
+        text += (
+            f" ({count_ar(read.ocr_pages, PAGES)} بالتعرف الضوئي على الحروف"
+            f" في {read.ocr_seconds:.0f} ثانية)"
+        )
+    return text
 
 
 def stats_to_html(counts: dict[str, int], stats: StatsSnapshot) -> str:

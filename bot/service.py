@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from retrieval.search import Answer, Searcher
+from storage.formats import Limits
 from storage.indexer import (
     IndexReport,
     Progress,
@@ -27,10 +28,18 @@ log = logging.getLogger(__name__)
 class QAService:
     """Search, list sources and reindex one store."""
 
-    def __init__(self, database_path: Path | str, corpus_dir: Path | str, *, variants: bool = False):
+    def __init__(
+        self,
+        database_path: Path | str,
+        corpus_dir: Path | str,
+        *,
+        variants: bool = False,
+        limits: Limits | None = None,
+    ):
         self.database_path = Path(database_path)
         self.corpus_dir = Path(corpus_dir)
         self.variants = variants  # match other spellings of foreign names (retrieval/variants.py)
+        self.limits = limits or Limits()  # what reading one PDF, Word file or web page may cost
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._index_lock = threading.Lock()
@@ -66,11 +75,16 @@ class QAService:
             self.corpus_dir = Path(corpus_dir)
         with self._index_lock:
             try:
-                return index_collection(self.database_path, self.corpus_dir, progress=progress)
+                return self._index(progress)
             except BrokenStoreError as exc:  # the files are the source of truth: rebuild
                 self.close()
                 self._set_aside(exc)
-                return index_collection(self.database_path, self.corpus_dir, progress=progress)
+                return self._index(progress)
+
+    def _index(self, progress: Progress | None) -> IndexReport:
+        return index_collection(
+            self.database_path, self.corpus_dir, progress=progress, limits=self.limits
+        )
 
     def _set_aside(self, exc: BrokenStoreError) -> None:
         """Move a broken store aside (kept for inspection) so it can be rebuilt."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from storage.formats import Limits
+
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
 
@@ -31,7 +33,12 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str = field(default="", repr=False)
-    max_upload_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024  # the Bot API's download limit
+    max_pdf_pages: int = 2000  # a longer PDF is skipped with that reason
+    ocr: bool = True  # read scanned pages with Tesseract (when installed)
+    ocr_page_seconds: int = 60  # one page's OCR is stopped after this long
+    extract_seconds: int = 600  # reading one PDF, Word file or web page is stopped after this
+    extract_memory_mb: int = 1536  # ... or when it needs more memory than this
     questions_per_minute: int = 20
     top_k: int = 3
     log_questions: bool = False
@@ -67,6 +74,17 @@ class Settings:
             file_url = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
             object.__setattr__(settings, "telegram_base_file_url", file_url)
         return settings
+
+    @property
+    def limits(self) -> Limits:
+        """What reading one document may cost (storage.formats.Limits)."""
+        return Limits(
+            max_pages=self.max_pdf_pages,
+            ocr=self.ocr,
+            ocr_page_seconds=float(self.ocr_page_seconds),
+            seconds=float(self.extract_seconds),
+            memory_mb=self.extract_memory_mb,
+        )
 
     @property
     def telegram_enabled(self) -> bool:

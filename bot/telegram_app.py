@@ -498,7 +498,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A document in a private chat: admins add .txt/.md files to the collection."""
+    """A document in a private chat: admins add PDF, Word, web pages or text to the collection."""
     state = _state(context)
     if await _refuse_non_admin(update, state, render.UPLOAD_ADMINS_ONLY_HTML):
         return
@@ -521,8 +521,8 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             )
             raise UploadError("download") from exc
         check_size(len(data), state.settings.max_upload_bytes)
-        check_content(data)
-        _, replaced = await asyncio.to_thread(
+        check_content(name, data)
+        path, replaced = await asyncio.to_thread(
             save_upload,
             state.service.corpus_dir,
             name,
@@ -531,6 +531,12 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         log.info("upload saved: %r (replaced=%s)", name, replaced)
         report = await asyncio.to_thread(state.service.reindex)
+        skipped = dict(report.skipped).get(name)
+        if skipped is not None and not replaced:  # unreadable: not kept in the collection
+            path.unlink(missing_ok=True)
+            log.info("upload removed, the indexer skipped it: %r (%s)", name, skipped)
+            await status.edit_text(render.upload_refused_html(render.skip_reason_ar(skipped)))
+            return
     except UploadError as exc:
         log.info("upload refused (%s): %r", exc.code, name)
         await status.edit_text(render.upload_refused_html(str(exc)))

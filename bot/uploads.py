@@ -1,8 +1,8 @@
 """Check and save a document an admin sends, into the collection folder.
 
-    name = check_name("تقرير 2024.txt")          # UploadError when unsafe or not .txt/.md
+    name = check_name("تقرير 2024.pdf")          # UploadError when unsafe or not a format we read
     check_size(len(data), max_bytes)
-    check_content(data)                            # UTF-8, not binary, not empty
+    check_content(name, data)                      # what its extension says; text: UTF-8, not empty
     path, replaced = save_upload(corpus_dir, name, data, replace=wants_replace(caption))
 
 Policy on existing files: a file is never overwritten silently. When the name is
@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+from storage.formats import ExtractError, sniff, suffix_format
 from storage.indexer import SUFFIXES
 
 MAX_NAME_CHARS = 100
@@ -29,11 +30,13 @@ class UploadError(ValueError):
     """The upload is refused; `str()` is the reason, in Arabic, for the sender."""
 
     MESSAGES: ClassVar[dict[str, str]] = {
-        "no_name": "الملف بلا اسم. أرسله مع اسم ينتهي بـ ‎.txt أو ‎.md.",
+        "no_name": "الملف بلا اسم. أرسله مع اسم ينتهي بامتداده، مثل ‎.pdf أو ‎.docx أو ‎.txt.",
         "unsafe_name": "اسم الملف غير مقبول: استخدم حروفاً وأرقاماً ومسافات و - _ . فقط، "
         "بلا مسارات ولا «..» ولا نقطة في أوله.",
         "long_name": f"اسم الملف طويل جداً (الحد {MAX_NAME_CHARS} حرف).",
-        "extension": "أقبل ملفات نصية فقط بامتداد ‎.txt أو ‎.md.",
+        "extension": "أقبل ملفات PDF وWord ‏(‎.docx) وصفحات الويب (‎.html) والكتب (‎.epub) "
+        "وOpenDocument ‏(‎.odt) والنصوص (‎.txt أو ‎.md) فقط.",
+        "mismatch": "محتوى الملف لا يطابق امتداده ({ext}). أرسله بامتداده الصحيح.",
         "too_big": "الملف كبير جداً ({size} بايت، والحد {limit} بايت).",
         "binary": "الملف ليس نصاً (فيه بايتات ثنائية).",
         "encoding": "الملف ليس بترميز UTF-8. احفظه بترميز UTF-8 ثم أعد إرساله.",
@@ -68,17 +71,25 @@ def check_size(size: int | None, limit: int) -> None:
         raise UploadError("too_big", size=size, limit=limit)
 
 
-def check_content(data: bytes) -> str:
-    """The text of an upload: UTF-8 (a BOM is fine), not binary, not empty."""
-    if b"\x00" in data:
-        raise UploadError("binary")
+def check_content(name: str, data: bytes) -> None:
+    """An upload is what its extension says; a text file is UTF-8 (BOM fine), not empty.
+
+    Whether a PDF or Word file can really be read is the indexer's to say (its report
+    gives the reason); this only refuses what is wrong at first sight.
+    """
+    if suffix_format(name) == "text":
+        if b"\x00" in data:
+            raise UploadError("binary")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UploadError("encoding") from None
+        if not text.strip():
+            raise UploadError("empty")
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UploadError("encoding") from None
-    if not text.strip():
-        raise UploadError("empty")
-    return text
+        sniff(name, data)
+    except ExtractError:
+        raise UploadError("mismatch", ext=name[name.rfind("."):]) from None
 
 
 def wants_replace(caption: str | None) -> bool:

@@ -1,7 +1,8 @@
 """Split a document into numbered paragraphs and scoring passages.
 
-A paragraph is a non-empty line; its number is its 1-based position among the
-file's non-empty lines. Boilerplate lines (related-news blocks, "copy link",
+A paragraph is a non-empty line (or, for PDF, Word and web pages, a block the
+format's reader gives); its number is its 1-based position among the file's
+non-empty lines (among its page's blocks, for PDFs). Boilerplate lines (related-news blocks, "copy link",
 source lines...) are never answers. A very short heading line is indexed with
 the paragraph after it. A long paragraph is scored as overlapping sentence
 windows; the best window represents the paragraph.
@@ -10,7 +11,9 @@ windows; the best window represents the paragraph.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from retrieval.analyzer import analyze, normalize
 
@@ -58,13 +61,22 @@ HEADING_MAX_CHARS = 50
 HEADLINE_MAX_CHARS = 140
 
 
+class Block(Protocol):
+    """A paragraph as a document format gives it (storage.formats.Block)."""
+
+    text: str
+    page: int | None
+    heading: bool
+
+
 @dataclass(frozen=True)
 class Paragraph:
     """One answerable line of a document."""
 
-    number: int
+    number: int  # 1-based, counted within its page on paginated formats
     text: str
     heading: str = ""  # a short heading line indexed with this paragraph
+    page: int | None = None  # 1-based page (PDF), None for formats without pages
 
 
 @dataclass(frozen=True)
@@ -117,11 +129,32 @@ def _is_headline(line: str) -> bool:
 
 def split_paragraphs(text: str) -> list[Paragraph]:
     """Return the answerable paragraphs of a document, numbered as the reader counts them."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return _split([(line.strip(), None, False) for line in text.splitlines() if line.strip()])
+
+
+def split_blocks(blocks: Iterable[Block]) -> list[Paragraph]:
+    """The answerable paragraphs of an extracted document (PDF, Word, web page).
+
+    As `split_paragraphs`, but a block may be marked a heading by its format, and on
+    paginated formats paragraphs are numbered within their page.
+    """
+    items = []
+    for block in blocks:
+        text = " ".join(block.text.split())
+        if text:
+            items.append((text, block.page, block.heading))
+    return _split(items)
+
+
+def _split(lines: list[tuple[str, int | None, bool]]) -> list[Paragraph]:
+    """Paragraphs from (non-empty line, page, marked heading) items in reading order."""
     paragraphs: list[Paragraph] = []
     pending_heading = ""
     in_related = False
-    for number, line in enumerate(lines, start=1):
+    number, page_of_number = 0, None
+    for i, (line, page, marked_heading) in enumerate(lines):
+        number = 1 if page != page_of_number else number + 1
+        page_of_number = page
         if _key(line) in _RELATED_MARKERS:
             in_related, pending_heading = True, ""
             continue
@@ -132,11 +165,11 @@ def split_paragraphs(text: str) -> list[Paragraph]:
         if is_boilerplate(line):
             pending_heading = ""
             continue
-        is_last = number == len(lines)
-        if _is_heading(line) and not is_last:
+        is_last = i == len(lines) - 1
+        if (marked_heading or _is_heading(line)) and not is_last:
             pending_heading = f"{pending_heading} {line}".strip()
             continue
-        paragraphs.append(Paragraph(number, line, pending_heading))
+        paragraphs.append(Paragraph(number, line, pending_heading, page))
         pending_heading = ""
     return paragraphs
 

@@ -80,11 +80,13 @@ class Result:
     passage_id: int
     paragraph_id: int
     variants: list[str] = field(default_factory=list)  # spellings matched other than the question's
+    page: int | None = None  # 1-based page (PDF); `paragraph` is then counted within the page
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of a result ("variants" only when a variant spelling matched)."""
         out = {
             "source": self.source,
+            "page": self.page,
             "paragraph": self.paragraph,
             "score": self.score,
             "text": self.text,
@@ -212,6 +214,7 @@ class Searcher:
                     passage_id=pid,
                     paragraph_id=rec.paragraph_id,
                     variants=expansion.spellings_in(rec.paragraph_text, exclude=terms),
+                    page=rec.page,
                 )
             )
         return answer

@@ -122,9 +122,9 @@ def collection_forms(text: str) -> set[str]:
     return set(chain.from_iterable(map(cache.__getitem__, chunks)))
 
 
-def document_forms(paragraphs: Iterable[tuple[int, str, str]]) -> set[str]:
-    """The forms of a document's indexed paragraphs, (number, heading, text) each."""
-    return collection_forms("\n".join(f"{heading}\n{text}" for _, heading, text in paragraphs))
+def document_forms(paragraphs: Iterable[tuple]) -> set[str]:
+    """The forms of a document's indexed paragraphs, (number, heading, text, ...) each."""
+    return collection_forms("\n".join(f"{p[1]}\n{p[2]}" for p in paragraphs))
 
 
 def run_forms(run: str) -> tuple[str, ...]:

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import threading
-import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
@@ -27,8 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.analyzer import clear_caches, run_terms, word_runs
-from retrieval.passages import split_paragraphs, split_windows
+from retrieval.passages import split_blocks, split_paragraphs, split_windows
 from retrieval.variants import run_forms
+from storage.formats import Extracted, ExtractError, Limits, decode_text, sniff
+from storage.formats.sandbox import extract_isolated
+from storage.lifetime import exit_with
 from storage.variant_index import pack_forms
 
 #: Below this many bytes to analyse, starting worker processes costs more than it saves.
@@ -50,13 +51,14 @@ class SourceFile:
 
 @dataclass(frozen=True)
 class LoadedFile:
-    """A file read and checked: valid UTF-8 text, not empty, not binary, not too large."""
+    """A file read and checked: plain text (`text`), or a document read by its format."""
 
     rel: str
     size: int
     mtime_ns: int
     sha256: str
-    text: str
+    text: str | None  # plain text; None for other formats
+    document: Extracted | None = None  # PDF, Word, web page... (blocks with their pages)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ class AnalyzedFile:
     mtime_ns: int
     sha256: str
     title: str
-    paragraphs: list[tuple[int, str, str]]  # (number, heading, text)
+    paragraphs: list[tuple[int, str, str, int | None]]  # (number, heading, text, page)
     windows: list[tuple[int, int, int]]  # (index into paragraphs, start, end)
     lengths: array  # tokens per window
     tokens: array  # every window's tokens, as ids in the producer's vocabulary
@@ -85,10 +87,14 @@ class AnalyzedFile:
     forms: bytes  # its spelling forms for the variant index, packed (`pack_forms`)
     form_ids: array  # the same forms as ids in the producer's vocabulary of forms
     new_forms: list[str]  # forms of that vocabulary first used by this file, in id order
+    format: str = "text"
+    pages: int | None = None  # pages in the file (paginated formats)
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
 
 
-def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
-    """Read and check one file; return it, or the reason it is skipped."""
+def read_source(source: SourceFile, max_bytes: int) -> tuple[bytes, str] | str:
+    """The bytes of one file and their sha256, or the reason it is skipped."""
     if source.size > max_bytes:
         return f"too large ({source.size} bytes, limit {max_bytes})"
     try:
@@ -97,15 +103,29 @@ def load(source: SourceFile, max_bytes: int) -> LoadedFile | str:
         return f"unreadable ({exc.strerror or exc})"
     if len(data) > max_bytes:
         return f"too large ({len(data)} bytes, limit {max_bytes})"
-    if b"\x00" in data:
-        return "binary file"
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def load(source: SourceFile, max_bytes: int, limits: Limits = Limits()) -> LoadedFile | str:
+    """Read and check one file; return it, or the reason it is skipped.
+
+    Plain text is decoded here; other formats are read in a child process that is
+    killed when it passes the time or memory limit (storage.formats.sandbox).
+    """
+    read = read_source(source, max_bytes)
+    if isinstance(read, str):
+        return read
+    data, sha256 = read
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return f"not valid UTF-8 (byte {exc.start})"
-    if not text.strip():
-        return "empty"
-    return LoadedFile(source.rel, len(data), source.mtime_ns, hashlib.sha256(data).hexdigest(), text)
+        fmt = sniff(source.rel, data)
+        if fmt == "text":
+            return LoadedFile(source.rel, len(data), source.mtime_ns, sha256, decode_text(data))
+        document = extract_isolated(fmt, data, limits)
+    except ExtractError as exc:
+        return str(exc)
+    if not any(block.text.strip() for block in document.blocks):
+        return "no text found"
+    return LoadedFile(source.rel, len(data), source.mtime_ns, sha256, None, document)
 
 
 def _title(text: str) -> str:
@@ -126,17 +146,24 @@ class _Vocabulary:
         self.reported_forms = 0
         self._runs = _RunTable(self.ids, self.form_ids, self.forms)
 
-    def analyze(self, source: SourceFile, max_bytes: int) -> AnalyzedFile | SkippedFile:
+    def analyze(
+        self, source: SourceFile, max_bytes: int, limits: Limits = Limits()
+    ) -> AnalyzedFile | SkippedFile:
         """Load, split and analyse one file."""
-        doc = load(source, max_bytes)
+        doc = load(source, max_bytes, limits)
         if isinstance(doc, str):
             return SkippedFile(source.rel, doc)
+        if doc.document is None:
+            found, title = split_paragraphs(doc.text or ""), _title(doc.text or "")
+        else:
+            found = split_blocks(doc.document.blocks)
+            title = doc.document.title or _title(found[0].text if found else "")
         paragraphs, windows = [], []
         runs: list[str] = []  # the word runs of every window, its heading's first
         ends = [0]  # where each window's runs end in `runs`
-        for i, paragraph in enumerate(split_paragraphs(doc.text)):
+        for i, paragraph in enumerate(found):
             text = paragraph.text
-            paragraphs.append((paragraph.number, paragraph.heading, text))
+            paragraphs.append((paragraph.number, paragraph.heading, text, paragraph.page))
             heading_runs = word_runs(paragraph.heading) if paragraph.heading else []
             text_runs = word_runs(text)
             for window in split_windows(text):
@@ -154,10 +181,15 @@ class _Vocabulary:
         self.reported_forms = len(self.forms)
         new_words = _newest(self.ids, len(self.ids) - self.reported)
         self.reported = len(self.ids)
+        extracted = doc.document
         return AnalyzedFile(
-            doc.rel, doc.size, doc.mtime_ns, doc.sha256, _title(doc.text),
+            doc.rel, doc.size, doc.mtime_ns, doc.sha256, title,
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
             pack_forms([self.forms[f] for f in form_ids]), form_ids, new_forms,
+            *(
+                (extracted.format, extracted.pages, extracted.ocr_pages, extracted.ocr_seconds)
+                if extracted else ()
+            ),
         )
 
 
@@ -225,26 +257,14 @@ def _gather(end: array, flat: array, rows: np.ndarray) -> tuple[np.ndarray, np.n
 _WORKER_VOCABULARY: _Vocabulary | None = None
 
 
-def exit_with(parent: int) -> None:
-    """Worker start: exit when the `parent` process is gone (killed, it cannot say so)."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(1.0)
-            try:
-                os.kill(parent, 0)
-            except ProcessLookupError:
-                os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _analyze_batch(sources: list[SourceFile], max_bytes: int) -> list[AnalyzedFile | SkippedFile]:
+def _analyze_batch(
+    sources: list[SourceFile], max_bytes: int, limits: Limits
+) -> list[AnalyzedFile | SkippedFile]:
     """Worker side: analyse a batch of files with this process's vocabulary."""
     global _WORKER_VOCABULARY
     if _WORKER_VOCABULARY is None:
         _WORKER_VOCABULARY = _Vocabulary()
-    done = [_WORKER_VOCABULARY.analyze(source, max_bytes) for source in sources]
+    done = [_WORKER_VOCABULARY.analyze(source, max_bytes, limits) for source in sources]
     clear_caches()  # the vocabulary caches whole runs: the analyzer's caches would repeat them
     return done
 
@@ -270,13 +290,13 @@ def default_workers() -> int:
 
 
 def analyze_files(
-    sources: list[SourceFile], max_bytes: int, workers: int
+    sources: list[SourceFile], max_bytes: int, workers: int, limits: Limits = Limits()
 ) -> Iterator[AnalyzedFile | SkippedFile]:
     """Every source analysed, in order; in `workers` processes when the run is large."""
     if workers <= 1 or sum(s.size for s in sources) < PARALLEL_MIN_BYTES:
         vocabulary = _Vocabulary()
         for source in sources:
-            yield vocabulary.analyze(source, max_bytes)
+            yield vocabulary.analyze(source, max_bytes, limits)
         return
     batches = (sources[i : i + BATCH_FILES] for i in range(0, len(sources), BATCH_FILES))
     # forkserver: the indexer may run beside other threads (the bot's), where fork is unsafe.
@@ -287,7 +307,7 @@ def analyze_files(
         pending: deque[Future[list[AnalyzedFile | SkippedFile]]] = deque()
         try:
             for batch in batches:
-                pending.append(pool.submit(_analyze_batch, batch, max_bytes))
+                pending.append(pool.submit(_analyze_batch, batch, max_bytes, limits))
                 if len(pending) >= workers * TASKS_PER_WORKER:
                     yield from pending.popleft().result()
             while pending:

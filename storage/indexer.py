@@ -3,9 +3,11 @@
     report = index_collection("data/bot.sqlite3", "seeds")
     print(report.summary())
 
-Reads `*.txt` and `*.md` under the folder (subfolders included). Files that are
-not valid UTF-8, empty, binary, too large or outside the folder are skipped with
-a reason. Unchanged files are not touched; changed, added and removed files
+Reads plain text (`*.txt`, `*.md`), PDF, Word (`.docx`), web pages (`.html`) and
+the other formats of `storage.formats` under the folder (subfolders included).
+Files that cannot be read — not valid UTF-8, empty, binary, too large, outside the
+folder, not what their extension says, encrypted, damaged, a ZIP bomb... — are
+skipped with a reason. Unchanged files are not touched; changed, added and removed files
 change only their own rows and the postings of their terms. Everything happens
 in one transaction: the new generation appears at once or not at all.
 """
@@ -33,8 +35,9 @@ from storage.analysis import (
     SourceFile,
     analyze_files,
     default_workers,
-    load,
+    read_source,
 )
+from storage.formats import FORMATS_BY_SUFFIX, UNSUPPORTED_SUFFIXES, Limits
 from storage.store import (
     ID_DTYPE,
     LENGTH_DTYPE,
@@ -49,7 +52,7 @@ from storage.store import (
 )
 from storage.variant_index import VariantUpdate
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = tuple(FORMATS_BY_SUFFIX)
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 WRITE_LOCK_WAIT_MS = 2000
 
@@ -60,12 +63,24 @@ class IndexBusyError(StoreError):
     """Another index run holds the write lock."""
 
 
+@dataclass(frozen=True)
+class DocumentRead:
+    """What was read from one indexed file."""
+
+    format: str
+    paragraphs: int
+    pages: int | None = None
+    ocr_pages: int = 0
+    ocr_seconds: float = 0.0
+
+
 @dataclass
 class IndexReport:
     """What an index run did."""
 
     corpus_dir: str = ""
     indexed: list[str] = field(default_factory=list)  # added or changed
+    read: dict[str, DocumentRead] = field(default_factory=dict)  # each indexed file's details
     unchanged: int = 0
     removed: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
@@ -76,6 +91,9 @@ class IndexReport:
     variant_forms: int = 0  # rows of the variant index (it adds no postings)
     variant_keys: int = 0
     seconds: float = 0.0
+    ocr_pages: int = 0  # pages of the files indexed in this run that were read by OCR
+    ocr_seconds: float = 0.0
+    pdf_pages: int = 0  # pages of the PDFs indexed in this run
     rebuilt: str | None = None  # why everything was rebuilt, if it was
     params_changed: str | None = None  # "old → new" BM25 parameters, when they changed
 
@@ -108,6 +126,11 @@ class IndexReport:
             f"spelling variants: {self.variant_forms} forms under {self.variant_keys} keys "
             "(no extra postings)"
         )
+        if self.pdf_pages:
+            lines.append(
+                f"PDF pages read: {self.pdf_pages}, by OCR: {self.ocr_pages}"
+                + (f" in {self.ocr_seconds:.1f} s" if self.ocr_pages else "")
+            )
         lines.append(f"seconds: {self.seconds:.2f}")
         return "\n".join(lines)
 
@@ -133,8 +156,16 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[SourceFile]:
                 source = _source(root, entry, report)
                 if source is not None:
                     found.append(source)
+            elif (reason := _unsupported(entry.name)) is not None:
+                report.skipped.append((Path(entry.path).relative_to(root).as_posix(), reason))
         folders.extend(reversed(subfolders))
     return found
+
+
+def _unsupported(name: str) -> str | None:
+    """Why a document people commonly have is not read (.doc, .rtf...), or None."""
+    dot = name.rfind(".")
+    return UNSUPPORTED_SUFFIXES.get(name[dot:].lower()) if dot > 0 else None
 
 
 def _source(root: Path, entry: os.DirEntry, report: IndexReport) -> SourceFile | None:
@@ -248,10 +279,12 @@ def index_collection(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Progress | None = None,
     workers: int | None = None,
+    limits: Limits | None = None,
 ) -> IndexReport:
     """Make `corpus_dir` the collection of the store at `db_path` and bring it up to date.
 
-    Large runs analyse files in `workers` processes (default: `default_workers()`).
+    Large runs analyse files in `workers` processes (default: `default_workers()`);
+    `limits` bounds what reading one PDF, Word file or web page may cost.
     """
     started = time.perf_counter()
     corpus_dir = Path(corpus_dir)
@@ -266,7 +299,10 @@ def index_collection(
     try:
         create_schema(conn)
         workers = workers or default_workers()
-        _run(conn, corpus_dir, params, max_file_bytes, progress, report, workers)
+        _run(
+            conn, corpus_dir, params, max_file_bytes, progress, report, workers,
+            limits or Limits(),
+        )
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
             raise IndexBusyError("another index run is in progress") from exc
@@ -292,6 +328,7 @@ def _run(
     progress: Progress | None,
     report: IndexReport,
     workers: int,
+    limits: Limits,
 ) -> None:
     sources = scan(corpus_dir, report)
     # Another index run holds the write lock: fail fast rather than queue behind it.
@@ -334,15 +371,15 @@ def _run(
             if old[2] == source.size and old[3] == source.mtime_ns:
                 report.unchanged += 1
                 continue
-            loaded = load(source, max_file_bytes)
-            if isinstance(loaded, str):
-                report.skipped.append((source.rel, loaded))
+            read = read_source(source, max_file_bytes)
+            if isinstance(read, str):
+                report.skipped.append((source.rel, read))
                 to_remove.append(old[0])
                 report.removed.append(source.rel)
-            elif old[1] == loaded.sha256:
+            elif old[1] == read[1]:
                 report.unchanged += 1
                 conn.execute(
-                    "UPDATE documents SET mtime_ns = ? WHERE id = ?", (loaded.mtime_ns, old[0])
+                    "UPDATE documents SET mtime_ns = ? WHERE id = ?", (source.mtime_ns, old[0])
                 )
             else:
                 to_remove.append(old[0])
@@ -354,7 +391,8 @@ def _run(
         if to_add or to_remove or reason is not None or report.params_changed:
             variants = VariantUpdate(conn)
             arrays = _apply(
-                conn, to_add, to_remove, max_file_bytes, progress, report, workers, variants
+                conn, to_add, to_remove, max_file_bytes, progress, report, workers, variants,
+                limits,
             )
             _finish(conn, params, report, arrays)
             variants.finish()
@@ -374,6 +412,7 @@ def _apply(
     report: IndexReport,
     workers: int,
     variants: VariantUpdate,
+    limits: Limits,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Delete removed documents, insert new ones and merge the postings of touched terms.
 
@@ -406,15 +445,22 @@ def _apply(
     )
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     docs, paragraph_rows, passage_rows = [], [], []
-    for i, doc in enumerate(analyze_files(to_add, max_file_bytes, workers)):
+    for i, doc in enumerate(analyze_files(to_add, max_file_bytes, workers, limits)):
         _notify(progress, "indexing", i, len(to_add))
         if isinstance(doc, SkippedFile):
             report.skipped.append((doc.rel, doc.reason))
             continue
         report.indexed.append(doc.rel)
+        report.read[doc.rel] = DocumentRead(
+            doc.format, len(doc.paragraphs), doc.pages, doc.ocr_pages, doc.ocr_seconds
+        )
+        if doc.format == "pdf":
+            report.pdf_pages += doc.pages or 0
+        report.ocr_pages += doc.ocr_pages
+        report.ocr_seconds += doc.ocr_seconds
         paragraph_rows += [
-            (next_paragraph + k, next_doc, number, heading, text)
-            for k, (number, heading, text) in enumerate(doc.paragraphs)
+            (next_paragraph + k, next_doc, number, heading, text, page)
+            for k, (number, heading, text, page) in enumerate(doc.paragraphs)
         ]
         passage_rows += [
             (next_passage + k, next_paragraph + p, start, end, length)
@@ -425,7 +471,7 @@ def _apply(
         added.add_file(doc.producer, doc.new_words, doc.tokens, token_passages)
         docs.append(
             (next_doc, doc.rel, doc.sha256, doc.size, doc.mtime_ns, doc.title, now,
-             len(doc.paragraphs), len(doc.windows))
+             len(doc.paragraphs), len(doc.windows), doc.format, doc.pages)
         )
         forms.add(doc.producer, doc.new_forms, doc.form_ids)
         variants.add_packed(next_doc, doc.sha256, doc.forms)
@@ -497,11 +543,12 @@ def _insert_rows(
 ) -> None:
     conn.executemany(
         """INSERT INTO documents (id, path, sha256, size, mtime_ns, title, indexed_at,
-           paragraphs, passages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+           paragraphs, passages, format, pages) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         docs,
     )
     conn.executemany(
-        "INSERT INTO paragraphs (id, doc_id, number, heading, text) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO paragraphs (id, doc_id, number, heading, text, page)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         paragraphs,
     )
     conn.executemany(

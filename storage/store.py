@@ -26,7 +26,7 @@ from retrieval.bm25 import BM25Params, CollectionStats
 from retrieval.variants import Candidate
 from storage.variant_index import create_variant_tables, lookup
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000  # readers wait out a checkpoint or a commit, never fail on one
 ID_DTYPE = np.dtype("<u4")
 TF_DTYPE = np.dtype("<u2")
@@ -107,6 +107,7 @@ class PassageRecord:
     paragraph_text: str
     heading: str
     source: str
+    page: int | None = None  # 1-based page of the paragraph (PDF), None without pages
 
 
 @dataclass(frozen=True)
@@ -154,12 +155,13 @@ def create_schema(conn: sqlite3.Connection) -> None:
         {
             "id": int, "path": str, "sha256": str, "size": int, "mtime_ns": int,
             "title": str, "indexed_at": str, "paragraphs": int, "passages": int,
+            "format": str, "pages": int,
         },
         pk="id", not_null={"path", "sha256"}, if_not_exists=True,
     )
     db["documents"].create_index(["path"], unique=True, if_not_exists=True)
     db["paragraphs"].create(
-        {"id": int, "doc_id": int, "number": int, "heading": str, "text": str},
+        {"id": int, "doc_id": int, "number": int, "heading": str, "text": str, "page": int},
         pk="id", foreign_keys=[("doc_id", "documents", "id")], if_not_exists=True,
     )
     db["paragraphs"].create_index(["doc_id"], if_not_exists=True)
@@ -312,8 +314,8 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.conn.execute(
-            f"""SELECT s.id, s.paragraph_id, s.start, s.end, p.number, p.text, p.heading, d.path
-                FROM passages s JOIN paragraphs p ON p.id = s.paragraph_id
+            f"""SELECT s.id, s.paragraph_id, s.start, s.end, p.number, p.text, p.heading, d.path,
+                p.page FROM passages s JOIN paragraphs p ON p.id = s.paragraph_id
                 JOIN documents d ON d.id = p.doc_id WHERE s.id IN ({marks})""",
             ids,
         ).fetchall()

@@ -19,7 +19,7 @@ from storage.indexer import index_collection
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 LAVROV = "متى تبدأ زيارة لافروف؟"
-RESULT_KEYS = {"source", "paragraph", "score", "text", "snippet", "highlights"}
+RESULT_KEYS = {"source", "page", "paragraph", "score", "text", "snippet", "highlights"}
 
 
 def run_bot(

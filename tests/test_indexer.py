@@ -107,7 +107,7 @@ def test_txt_and_md_under_subfolders_are_read_other_files_ignored(tmp_path, writ
             "notes.md": "# عنوان\n\nفقرة ماركداون عن الشعير.",
             "a/b/deep.txt": "فقرة عميقة عن الذرة.",
             "a/upper.TXT": "فقرة بامتداد كبير عن الأرز.",
-            "page.html": "<p>فقرة ويب عن البطاطا</p>",
+            "page.xml": "<p>فقرة ويب عن البطاطا</p>",
             "data.json": '{"text": "فقرة جيسون عن الطماطم"}',
             "a/archive.txt.bak": "نسخة قديمة عن الجزر.",
             "README": "ملف بلا امتداد عن الخيار.",
@@ -245,8 +245,8 @@ def test_a_touched_but_identical_file_is_unchanged(tmp_path, seed_dir, seed_db, 
     assert _meta(seed_db)["generation"] == before_meta["generation"]
     # ...and the new mtime is remembered: the next run does not even read it.
     calls = []
-    real = indexer.load
-    monkeypatch.setattr(indexer, "load", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = indexer.read_source
+    monkeypatch.setattr(indexer, "read_source", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert not index_collection(seed_db, seed_dir).changed
     assert calls == []
 

@@ -12,6 +12,7 @@ import pytest
 from retrieval.analyzer import analyze, term_of
 from retrieval.variants import document_forms
 from storage import analysis, indexer
+from storage.formats import Limits
 from storage.indexer import index_collection
 from storage.store import Store
 from storage.variant_index import pack_forms
@@ -186,7 +187,7 @@ def test_a_worker_batch_leaves_the_analyzers_caches_empty(seed_dir):
     sources = [
         analysis.SourceFile(p.name, p, p.stat().st_size, 0) for p in sorted(seed_dir.iterdir())
     ]
-    done = analysis._analyze_batch(sources, 1 << 30)
+    done = analysis._analyze_batch(sources, 1 << 30, Limits())
     assert all(isinstance(d, analysis.AnalyzedFile) for d in done)
     assert term_of.cache_info().currsize == 0
     assert analyze("الرئيس") == ["رئيس"]  # still answers, filling its caches again

@@ -83,7 +83,10 @@ def test_results_have_the_public_shape(searcher):
     assert data["query"] == LAVROV and data["error"] is None
     assert 1 <= len(data["results"]) <= 3
     for result in data["results"]:
-        assert set(result) == {"source", "paragraph", "score", "text", "snippet", "highlights"}
+        assert set(result) == {
+            "source", "page", "paragraph", "score", "text", "snippet", "highlights"
+        }
+        assert result["page"] is None  # plain text has no pages
         assert isinstance(result["paragraph"], int) and result["paragraph"] >= 1
         assert isinstance(result["score"], float) and result["score"] > 0
         assert all(isinstance(h, list) and len(h) == 2 for h in result["highlights"])

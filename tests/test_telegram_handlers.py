@@ -330,6 +330,7 @@ async def make_bot(seed_db: Path, seed_dir: Path):
             "admin_ids": frozenset({ADMIN}),
             "corpus_dir": service.corpus_dir,
             "database_path": service.database_path,
+            "max_upload_bytes": 2 * 1024 * 1024,  # small, so size tests stay fast
         }
         values.update(overrides)
         bot = Bot(Settings(**values), service, clock=clock)
@@ -728,7 +729,10 @@ async def test_upload_never_overwrites_silently(bot: Bot, seed_dir: Path):
         ("..\\x.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
         ("/etc/x.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
         (".hidden.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
-        ("report.pdf", b"%PDF-1.4", None, "‎.txt أو ‎.md"),
+        ("report.exe", b"MZ", None, "‎.pdf"),
+        ("report.pdf", "نص".encode(), None, "لا يطابق امتداده"),
+        ("report.docx", b"%PDF-1.4\n", None, "لا يطابق امتداده"),
+        ("truncated.pdf", b"%PDF-1.4\n1 0 obj", None, "تالف"),
         ("big.txt", "نص".encode(), 3 * 1024 * 1024, "كبير جداً"),
         ("latin1.txt", "café à la carte".encode("latin-1"), None, "UTF-8"),
         ("binary.md", b"\x00\x01\x02abc", None, "ليس نصاً"),

@@ -205,11 +205,20 @@ def test_unsafe_names_are_refused(name, code):
 
 
 def test_content_checks():
-    assert check_content("\ufeffنص".encode()) == "نص"
-    for data, code in [(b"\xff\xfe", "encoding"), (b"a\x00b", "binary"), (b" \n", "empty")]:
+    check_content("a.txt", "\ufeffنص".encode())
+    check_content("a.pdf", b"%PDF-1.7\n...")  # whether it reads is the indexer's to say
+    for name, data, code in [
+        ("a.txt", b"\xff\xfe", "encoding"),
+        ("a.md", b"a\x00b", "binary"),
+        ("a.txt", b" \n", "empty"),
+        ("a.txt", b"%PDF-1.7\n", "mismatch"),
+        ("a.pdf", "نص".encode(), "mismatch"),
+        ("a.docx", b"%PDF-1.7\n", "mismatch"),
+        ("a.html", b"\x89PNG\r\n\x1a\n", "mismatch"),
+    ]:
         with pytest.raises(UploadError) as info:
-            check_content(data)
-        assert info.value.code == code
+            check_content(name, data)
+        assert info.value.code == code, name
 
 
 def test_save_refuses_to_overwrite_unless_asked(tmp_path: Path):
@@ -237,7 +246,7 @@ def test_env_example_documents_every_setting_and_leaves_the_token_empty():
     assert names == {f.name.upper() for f in fields(Settings)}
     settings = Settings.load(env={}, dotenv=ROOT / ".env.example")
     assert not settings.telegram_enabled and settings.questions_per_minute == 20
-    assert settings.max_upload_bytes == 2 * 1024 * 1024 and settings.webhook_port == 8443
+    assert settings.max_upload_bytes == 20 * 1024 * 1024 and settings.webhook_port == 8443
 
 
 @pytest.mark.parametrize(
