@@ -11,6 +11,12 @@ ENV PYTHONUNBUFFERED=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
+# Tesseract with its Arabic model reads scanned PDF pages (OCR).
+RUN apt-get update -q \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        tesseract-ocr tesseract-ocr-ara \
+    && rm -rf /var/lib/apt/lists/*
+
 # A virtual environment: also works where the system Python refuses pip installs.
 COPY requirements.lock /app/requirements.lock
 RUN --mount=type=secret,id=ca,required=false \

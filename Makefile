@@ -4,14 +4,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup index clean docker-test
+.PHONY: run test setup system index clean docker-test
 
 $(STAMP): requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) system
+
+## Debian packages for OCR and the tests' Arabic fonts, where this can install them (root).
+system:
+	@tools/system-packages.sh
 
 ## Start the bot: Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat.
 run: setup

@@ -424,6 +424,29 @@ def test_document_upload_by_an_admin_is_saved_indexed_and_answered(e2e: E2E):
     _assert_answer(e2e.ask_private(user, chat, UPLOAD_QUESTION), source=UPLOAD_NAME)
 
 
+def test_a_pdf_upload_is_indexed_and_answers_cite_its_page(e2e: E2E, tmp_path: Path):
+    producers = pytest.importorskip("benchmarks.producers")
+    if (missing := producers.available("reportlab")) is not None:
+        pytest.skip(missing)
+    doc = producers.Doc("منارة الجزيرة", [
+        "أضاءت منارة الجزيرة البيضاء سواحل الخليج أول مرة في شتاء عام ألف وتسعمئة وعشرين.",
+        "ويبلغ ارتفاع منارة الجزيرة البيضاء اثنين وأربعين متراً فوق سطح البحر.",
+    ])
+    name = "منارة.pdf"
+    pdf = producers.pdf_reportlab(doc, tmp_path / name).read_bytes()
+    mark = e2e.emu.mark()
+    e2e.emu.send_document(e2e.admin_chat, e2e.admin, pdf, name)
+    done = e2e.wait(
+        e2e.emu.wait_for_call, ("editMessageText", "sendMessage"),
+        lambda c: c.chat_id == ADMIN_ID and name in (c.text or ""), after=mark, timeout=60.0,
+    )
+    assert done.ok and "صفحة واحدة" in done.text, done.text
+    user, chat = e2e.private_user("قارئة")
+    answer = e2e.ask_private(user, chat, "كم يبلغ ارتفاع منارة الجزيرة البيضاء؟")
+    _assert_answer(answer, source=name)
+    assert f"{name}</code> — «صفحة 1، الفقرة" in answer.text, answer.text
+
+
 def test_document_upload_by_a_non_admin_is_refused(e2e: E2E):
     user, chat = e2e.private_user("غريب")
     mark = e2e.emu.mark()

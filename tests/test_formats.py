@@ -11,6 +11,7 @@ import pytest
 
 from storage.formats import Block, Extracted, ExtractError, Limits, detect, sniff
 from storage.formats import sandbox
+from tests.hostile_readers import hostile
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -90,26 +91,6 @@ def test_sniff_refuses_a_file_that_is_not_what_its_name_says(name, data, reason)
 FAST = Limits(seconds=3, memory_mb=512)
 
 
-def hostile(fmt: str, data: bytes, limits: Limits) -> Extracted:
-    """A reader that misbehaves as `fmt` says (module level: the child imports it by name)."""
-    if fmt == "test-sleep":
-        time.sleep(60)
-    if fmt == "test-memory":
-        blocks = []
-        while True:
-            blocks.append(bytearray(16 << 20))
-    if fmt == "test-crash":
-        import ctypes
-
-        ctypes.string_at(0)
-    if fmt == "test-recursion":
-        def deeper(n: int) -> int:
-            return deeper(n + 1) + 1
-
-        deeper(0)
-    raise AssertionError(fmt)
-
-
 def test_a_document_comes_back_from_the_child():
     doc = sandbox.extract_isolated("text", "سطر أول\nسطر ثان".encode(), FAST)
     assert isinstance(doc, Extracted)
@@ -153,12 +134,17 @@ def test_a_hostile_file_is_stopped_with_a_reason_and_leaves_no_process(fmt, reas
         sandbox.extract_isolated(fmt, b"", Limits(seconds=1, memory_mb=256), hostile)
     assert str(info.value).startswith(reason)
     assert time.monotonic() - started < 10
-    assert _children() <= before | _forkservers()
+    reader = sandbox._current
+    assert _children() <= before | ({reader.proc.pid} if reader else set())
+    # ...and the next file is read as if nothing had happened.
+    assert sandbox.extract_isolated("text", "نص".encode(), FAST).blocks == [Block("نص")]
 
 
-def _forkservers() -> set[int]:
-    """multiprocessing's forkserver (it stays for the next file, by design)."""
-    from multiprocessing import forkserver
-
-    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
-    return {pid} if pid else set()
+def test_the_reader_process_is_kept_between_files_and_renewed():
+    sandbox.extract_isolated("text", "نص".encode(), FAST)
+    first = sandbox._current
+    sandbox.extract_isolated("text", "نص آخر".encode(), FAST)
+    assert sandbox._current is first
+    first.files = sandbox.FILES_PER_READER
+    sandbox.extract_isolated("text", "نص".encode(), FAST)
+    assert sandbox._current is not first and first.proc.poll() is not None

@@ -710,6 +710,24 @@ async def test_admin_upload_is_saved_and_indexed(bot: Bot, seed_dir: Path):
     assert "تقرير الخط.txt" in bot.replies()[-1]["text"]
 
 
+async def test_admin_uploads_a_pdf_and_readers_get_its_page(bot: Bot, seed_dir: Path, tmp_path: Path):
+    producers = pytest.importorskip("benchmarks.producers")
+    if (missing := producers.available("reportlab")) is not None:
+        pytest.skip(missing)
+    doc = producers.Doc(
+        "تقرير المعرض",
+        ["افتتح متحف الفنون الإسلامية في الدوحة معرضاً للخط العربي يضم مئتي لوحة نادرة."] * 3
+        + ["ويستمر معرض المخطوطات الأندلسية في قرطبة حتى نهاية شهر سبتمبر المقبل."],
+    )
+    pdf = producers.pdf_reportlab(doc, tmp_path / "تقرير.pdf")
+    await bot.send(bot.document("تقرير المعرض.pdf", pdf.read_bytes()))
+    final = check_html(bot.request.sent("editMessageText")[-1]["text"])
+    assert "حفظت الملف" in final and "صفحة واحدة" in final, final
+    await bot.send(bot.private("متى ينتهي معرض المخطوطات الأندلسية في قرطبة؟"))
+    reply = bot.replies()[-1]["text"]
+    assert "<code>تقرير المعرض.pdf</code> — «صفحة 1، الفقرة" in reply.split("\n\n")[0], reply
+
+
 async def test_upload_never_overwrites_silently(bot: Bot, seed_dir: Path):
     name = "000_83998fafb468cc7d.txt"
     before = (seed_dir / name).read_bytes()
@@ -729,7 +747,7 @@ async def test_upload_never_overwrites_silently(bot: Bot, seed_dir: Path):
         ("..\\x.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
         ("/etc/x.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
         (".hidden.txt", "نص".encode(), None, "اسم الملف غير مقبول"),
-        ("report.exe", b"MZ", None, "‎.pdf"),
+        ("report.exe", b"MZ", None, "أقبل ملفات PDF"),
         ("report.pdf", "نص".encode(), None, "لا يطابق امتداده"),
         ("report.docx", b"%PDF-1.4\n", None, "لا يطابق امتداده"),
         ("truncated.pdf", b"%PDF-1.4\n1 0 obj", None, "تالف"),

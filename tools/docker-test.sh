@@ -116,6 +116,29 @@ answers "$NAME" "$SEED_QUESTION" 001_29605565af34d15c.txt
 
 step "ok: healthy, uid $uid, answers from the seeds"
 
+step "a scanned PDF (no text layer) is read by OCR inside the container"
+.venv/bin/python - "$WORK/scan.pdf" <<'PY' || die "cannot make the scanned test PDF"
+import sys, tempfile
+from pathlib import Path
+from benchmarks.producers import Doc, pdf_reportlab, pdf_scanned
+doc = Doc("مرصد الصحراء", ["افتتح مرصد الصحراء الفلكي قرب واحة سيوة في ربيع عام ألفين وعشرة.",
+                           "ويستقبل المرصد الزوار كل ليلة خميس لمشاهدة كوكب زحل بالتلسكوب الكبير."])
+with tempfile.TemporaryDirectory() as tmp:
+    pdf_scanned(pdf_reportlab(doc, Path(tmp, "text.pdf")), Path(sys.argv[1]), dpi=300)
+PY
+"$DOCKER" cp "$WORK/scan.pdf" "$NAME:/data/corpus/scan.pdf"
+"$DOCKER" exec "$NAME" python -m bot index >"$WORK/ocr-index.log" 2>&1 \
+    || { cat "$WORK/ocr-index.log" >&2; die "index with a scanned PDF failed"; }
+grep -q "by OCR: 1" "$WORK/ocr-index.log" || { cat "$WORK/ocr-index.log" >&2; die "the scanned page was not OCR'd"; }
+answer=$("$DOCKER" exec "$NAME" python -m bot ask --json "متى افتتح مرصد الصحراء الفلكي؟")
+python3 - "$answer" <<'PY' || die "no answer from the scanned PDF: $answer"
+import json, sys
+first = json.loads(sys.argv[1])["results"][0]
+assert first["source"] == "scan.pdf" and first["page"] == 1, first
+PY
+"$DOCKER" exec "$NAME" rm /data/corpus/scan.pdf
+step "ok: the scanned PDF answers through OCR, with its page"
+
 step "adding a document to the collection, then recreating the container"
 "$DOCKER" exec -i "$NAME" sh -c 'cat > "$CORPUS_DIR/saffron.txt"' <<'TXT'
 مهرجان الزعفران الذهبي
