@@ -148,25 +148,39 @@ _REASONS = (  # the indexer's reasons for skipping a file, in Arabic
     ("link pointing outside the collection", "رابط يشير إلى خارج المجموعة"),
     ("not a regular file", "ليس ملفاً عادياً"),
     ("linked folder", "مجلد مرتبط لا أتبعه (ملفاته مفهرسة في مكانها)"),
-    ("content is", "محتواه لا يطابق امتداده"),
-    ("encrypted", "ملف PDF محمي بكلمة مرور"),
-    ("damaged", "الملف تالف أو ناقص"),
-    ("PDF has no pages", "ملف PDF بلا صفحات"),
-    ("too many pages", "صفحاته أكثر من الحد"),
-    ("OCR needs Tesseract", "صفحاته مصوّرة، وقراءتها تحتاج برنامج Tesseract للتعرف الضوئي"),
-    ("no text found", "لم أجد فيه نصاً"),
-    ("reading took longer", "استغرقت قراءته وقتاً أطول من الحد"),
-    ("reading used too much CPU", "استغرقت قراءته وقتاً أطول من الحد"),
-    ("needs more than", "تحتاج قراءته ذاكرة أكثر من الحد"),
-    ("the reader crashed", "تعذّرت قراءته (قد يكون تالفاً)"),
-    ("macro-enabled", "ملف Word بوحدات ماكرو: مرفوض"),
-    ("old Word format", "صيغة Word قديمة (‎.doc): احفظه بصيغة ‎.docx"),
+)
+# Reasons of the document readers (storage.formats), recognised by a word they contain,
+# most specific first.
+_READER_REASONS = (
+    ("ZIP bomb", "يتمدد عند فكّه إلى حجم هائل (قد يكون قنبلة ZIP): مرفوض"),
+    ("ZIP members", "فيه ملفات داخلية أكثر من الحد: مرفوض"),
+    ("password needed", "الملف محمي بكلمة مرور"),
+    ("DRM", "كتاب محمي بإدارة الحقوق الرقمية (DRM): مرفوض"),
+    ("macro", "ملف بوحدات ماكرو: مرفوض"),
+    (".doc", "صيغة Word قديمة (‎.doc): احفظه بصيغة ‎.docx"),
     ("RTF", "صيغة RTF غير مدعومة: احفظه بصيغة ‎.docx"),
     ("presentations", "العروض التقديمية غير مدعومة: صدّره بصيغة PDF"),
     ("spreadsheets", "جداول البيانات غير مدعومة"),
     ("unsupported", "صيغة غير مدعومة"),
+    ("content is", "محتواه لا يطابق امتداده"),
+    ("no text layer", "صفحاته مصوّرة بلا نص، وقراءتها تحتاج التعرف الضوئي على الحروف "
+     "(ثبّت tesseract-ocr وtesseract-ocr-ara)"),
+    ("OCR of a page took longer", "استغرق التعرف الضوئي على إحدى صفحاته وقتاً أطول من الحد"),
+    ("OCR failed", "تعذّر التعرف الضوئي على حروفه"),
+    ("too many pages", "صفحاته أكثر من الحد"),
+    ("PDF has no pages", "ملف PDF بلا صفحات"),
+    ("HTML page too large", "صفحة الويب كبيرة جداً"),
+    ("no article text", "لم أجد في الصفحة نص مقال"),
+    ("no text", "لم أجد فيه نصاً"),
+    ("took longer", "استغرقت قراءته وقتاً أطول من الحد"),
+    ("needs more than", "تحتاج قراءته ذاكرة أكثر من الحد"),
+    ("nested too deeply", "بنيته متداخلة أكثر من الحد"),
+    ("damaged", "الملف تالف أو ناقص"),
+    ("not a", "الملف تالف أو ليس بالصيغة التي يقولها امتداده"),
+    ("cannot be parsed", "الملف تالف أو ليس بالصيغة التي يقولها امتداده"),
+    ("the reader crashed", "تعذّرت قراءته (قد يكون تالفاً)"),
+    ("could not be read", "تعذّرت قراءته (قد يكون تالفاً)"),
 )
-_ZIP_BOMB = ("expands to", "ZIP bomb")
 _NAME_CHARS = 120
 
 
@@ -336,9 +350,7 @@ def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> s
 
 
 def skip_reason_ar(reason: str) -> str:
-    """The indexer's reason for skipping a file, in Arabic."""
-    if any(marker in reason for marker in _ZIP_BOMB):
-        return "يتمدد عند فكّه إلى حجم هائل (قد يكون قنبلة ZIP): مرفوض"
+    """The indexer's reason for skipping a file, in Arabic (unknown reasons as they are)."""
     for english, arabic in _REASONS:
         if reason.startswith(english):
             numbers = re.findall(r"\d+", reason[len(english):])
@@ -346,6 +358,12 @@ def skip_reason_ar(reason: str) -> str:
                 return f"{arabic} ({numbers[0]} بايت، والحد {numbers[1]})"
             if english == "not valid UTF-8" and numbers:
                 return f"{arabic} (عند البايت {numbers[0]})"
+            return arabic
+    for word, arabic in _READER_REASONS:
+        if word in reason:
+            numbers = re.findall(r"\d+", reason)
+            if word == "too many pages" and len(numbers) == 2:
+                return f"{arabic} ({numbers[0]} صفحة، والحد {numbers[1]})"
             return arabic
     return reason
 

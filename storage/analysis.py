@@ -27,7 +27,7 @@ import numpy as np
 from retrieval.analyzer import clear_caches, run_terms, word_runs
 from retrieval.passages import split_blocks, split_paragraphs, split_windows
 from retrieval.variants import run_forms
-from storage.formats import Extracted, ExtractError, Limits, decode_text, sniff
+from storage.formats import Extracted, ExtractError, Limits, decode_text, sniff, suffix_format
 from storage.formats.sandbox import extract_isolated
 from storage.lifetime import exit_with
 from storage.variant_index import pack_forms
@@ -93,8 +93,15 @@ class AnalyzedFile:
     ocr_seconds: float = 0.0
 
 
-def read_source(source: SourceFile, max_bytes: int) -> tuple[bytes, str] | str:
-    """The bytes of one file and their sha256, or the reason it is skipped."""
+def read_source(
+    source: SourceFile, max_bytes: int, limits: Limits = Limits()
+) -> tuple[bytes, str] | str:
+    """The bytes of one file and their sha256, or the reason it is skipped.
+
+    `max_bytes` bounds a text file; other formats are bounded by `limits.max_bytes`.
+    """
+    if suffix_format(source.rel) not in (None, "text"):
+        max_bytes = limits.max_bytes
     if source.size > max_bytes:
         return f"too large ({source.size} bytes, limit {max_bytes})"
     try:
@@ -112,7 +119,7 @@ def load(source: SourceFile, max_bytes: int, limits: Limits = Limits()) -> Loade
     Plain text is decoded here; other formats are read in a child process that is
     killed when it passes the time or memory limit (storage.formats.sandbox).
     """
-    read = read_source(source, max_bytes)
+    read = read_source(source, max_bytes, limits)
     if isinstance(read, str):
         return read
     data, sha256 = read

@@ -53,7 +53,7 @@ from storage.store import (
 from storage.variant_index import VariantUpdate
 
 SUFFIXES = tuple(FORMATS_BY_SUFFIX)
-DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024  # text files; other formats: Limits.max_bytes
 WRITE_LOCK_WAIT_MS = 2000
 
 Progress = Callable[[str, int, int], None]
@@ -371,7 +371,7 @@ def _run(
             if old[2] == source.size and old[3] == source.mtime_ns:
                 report.unchanged += 1
                 continue
-            read = read_source(source, max_file_bytes)
+            read = read_source(source, max_file_bytes, limits)
             if isinstance(read, str):
                 report.skipped.append((source.rel, read))
                 to_remove.append(old[0])

@@ -50,6 +50,7 @@ class Extracted:
 class Limits:
     """What one file may cost to read (set from the bot's settings)."""
 
+    max_bytes: int = 100 * 1024 * 1024  # a larger PDF, Word file... is skipped (scans are big)
     max_pages: int = 2000  # a PDF with more pages is skipped with that reason
     ocr: bool = True  # read pages without a text layer with Tesseract (when installed)
     ocr_page_seconds: float = 60.0  # one page's OCR is stopped after this long
