@@ -28,6 +28,7 @@ from retrieval.analyzer import clear_caches, run_terms, word_runs
 from retrieval.passages import split_blocks, split_paragraphs, split_windows
 from retrieval.variants import run_forms
 from storage.formats import Extracted, ExtractError, Limits, decode_text, sniff, suffix_format
+from storage.formats import sandbox
 from storage.formats.sandbox import extract_isolated
 from storage.lifetime import exit_with
 from storage.variant_index import pack_forms
@@ -302,8 +303,11 @@ def analyze_files(
     """Every source analysed, in order; in `workers` processes when the run is large."""
     if workers <= 1 or sum(s.size for s in sources) < PARALLEL_MIN_BYTES:
         vocabulary = _Vocabulary()
-        for source in sources:
-            yield vocabulary.analyze(source, max_bytes, limits)
+        try:
+            for source in sources:
+                yield vocabulary.analyze(source, max_bytes, limits)
+        finally:
+            sandbox.shutdown()  # workers' reader processes end with the workers
         return
     batches = (sources[i : i + BATCH_FILES] for i in range(0, len(sources), BATCH_FILES))
     # forkserver: the indexer may run beside other threads (the bot's), where fork is unsafe.

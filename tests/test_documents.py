@@ -16,7 +16,7 @@ import pytest
 
 from bot.render import answer_to_console, skip_reason_ar
 from retrieval.search import Searcher
-from storage.formats import Limits
+from storage.formats import Limits, sandbox
 from storage.formats.pdf import extract_pdf
 from storage.indexer import index_collection
 from storage.store import Store
@@ -94,6 +94,7 @@ def test_every_format_is_indexed_with_its_details(indexed):
     assert report.read["محضر.docx"].format == "docx" and report.read["محضر.docx"].pages is None
     assert report.pdf_pages == pdf.pages
     assert f"PDF pages read: {pdf.pages}, by OCR: 0" in report.summary()
+    assert sandbox._current is None  # the reader process ended with the run: no memory held
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ next file starts a fresh one. Whatever goes wrong comes back as an ExtractError 
 the reason for the index report; the caller's process is never at risk.
 
 The reader process stays up between files (the readers' imports cost more than most
-files take to read) and is renewed every `FILES_PER_READER` files.
+files take to read), is renewed every `FILES_PER_READER` files and ended with the index
+run (`shutdown`).
 """
 
 from __future__ import annotations
@@ -189,6 +190,15 @@ def extract_isolated(fmt: str, data: bytes, limits: Limits, reader: Reader = ext
     if status != "ok" or not isinstance(payload, Extracted):
         raise ExtractError(str(payload))
     return payload
+
+
+def shutdown() -> None:
+    """End this process's reader process, if any (an index run is over: free its memory)."""
+    global _current
+    with _lock:
+        if _current is not None:
+            _current.kill()
+            _current = None
 
 
 def _death(code: int | None, memory_mb: int) -> str:
