@@ -90,12 +90,18 @@ def answer_to_json(answer: Answer) -> str:
     return json.dumps(answer.to_json(), ensure_ascii=False)
 
 
+def _size_ar(source: SourceInfo) -> str:
+    """«12 صفحة، 40 فقرة» for a PDF, «40 فقرة» otherwise."""
+    paragraphs = count_ar(source.paragraphs, PARAGRAPHS)
+    return paragraphs if source.pages is None else f"{count_ar(source.pages, PAGES)}، {paragraphs}"
+
+
 def sources_to_console(sources: list[SourceInfo]) -> str:
     """The indexed files, one per line."""
     if not sources:
         return "لا توجد وثائق مفهرسة بعد."
     lines = [f"الوثائق المفهرسة ({len(sources)}):"]
-    lines += [f"• {s.path} — {s.title} ({count_ar(s.paragraphs, PARAGRAPHS)})" for s in sources]
+    lines += [f"• {s.path} — {s.title} ({_size_ar(s)})" for s in sources]
     return "\n".join(lines)
 
 
@@ -342,8 +348,7 @@ def sources_to_html(sources: list[SourceInfo], limit: int = TELEGRAM_LIMIT) -> s
     if not sources:
         return "لا توجد وثائق مفهرسة بعد."
     items = [
-        f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} "
-        f"({count_ar(s.paragraphs, PARAGRAPHS)})"
+        f"• <code>{_esc(_short(s.path))}</code> — {_esc(_short(s.title, 150))} ({_size_ar(s)})"
         for s in sources
     ]
     return _lines_within([f"<b>الوثائق المفهرسة ({len(sources)}):</b>"], items, limit)

@@ -117,6 +117,7 @@ class SourceInfo:
     path: str
     title: str
     paragraphs: int
+    pages: int | None = None  # for paginated formats (PDF)
 
 
 @dataclass(frozen=True)
@@ -325,7 +326,7 @@ class Store:
         """Indexed files with titles and paragraph counts, by path."""
         with self.read():
             rows = self.conn.execute(
-                "SELECT path, title, paragraphs FROM documents ORDER BY path"
+                "SELECT path, title, paragraphs, pages FROM documents ORDER BY path"
             ).fetchall()
         return [SourceInfo(*row) for row in rows]
 

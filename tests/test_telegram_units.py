@@ -99,6 +99,20 @@ def test_sources_list_is_trimmed_with_a_count():
     assert "<ملف 0>.txt" in plain
 
 
+def test_sources_give_pages_for_a_pdf_and_citations_name_the_page():
+    plain = check_html(render.sources_to_html([
+        SourceInfo("تقرير.pdf", "التقرير السنوي", 40, pages=12),
+        SourceInfo("ملاحظات.txt", "ملاحظات", 3),
+    ]))
+    assert "تقرير.pdf — التقرير السنوي (12 صفحة، 40 فقرة)" in plain
+    assert "ملاحظات.txt — ملاحظات (3 فقرات)" in plain
+    result = Result("تقرير.pdf", 3, 1.0, "نص", "نص", [], 1, 1, page=12)
+    assert render.citation(result) == "صفحة 12، الفقرة 3"
+    assert "«صفحة 12، الفقرة 3»" in render.source_html(result)
+    assert render.inline_title(result) == "تقرير.pdf — صفحة 12، الفقرة 3"
+    assert render.citation(Result("a.txt", 3, 1.0, "نص", "نص", [], 1, 1)) == "الفقرة 3"
+
+
 def test_report_lists_skipped_files_with_arabic_reasons():
     report = IndexReport(
         indexed=["a.txt"],
