@@ -30,7 +30,7 @@ from pathlib import Path
 
 from benchmarks import producers
 from benchmarks.common import ROOT, DataMissing, Question, load_seeds_dev
-from benchmarks.producers import Doc, ProducerUnavailable, doc_from_text
+from benchmarks.producers import Doc, ProducerUnavailable
 from retrieval.search import Searcher
 from storage.formats import Limits, extract, sniff
 from storage.indexer import index_collection
@@ -108,11 +108,14 @@ class FormatRow:
 
 
 def seed_docs(seeds: Path = SEEDS) -> dict[str, Doc]:
-    """Each seed article as a Doc (its first line the title), by file stem."""
-    return {
-        path.stem: doc_from_text(path.read_text(encoding="utf-8"))
-        for path in sorted(seeds.glob("*.txt"))
-    }
+    """Each seed article as a Doc, by file stem: its first line the title, each other line a
+    paragraph — the paragraphs the `.txt` reader sees, so every format holds the same text."""
+    docs = {}
+    for path in sorted(seeds.glob("*.txt")):
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [line for line in lines if line]
+        docs[path.stem] = Doc(lines[0], lines[1:])
+    return docs
 
 
 def _stem(source: str) -> str:

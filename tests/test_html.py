@@ -101,7 +101,11 @@ def test_title_suffix_removed_else_title_else_first_heading(tmp_path: Path) -> N
     assert _extract(tmp_path, news_page().encode()).title == "ارتفاع إنتاج القمح"
     page = news_page(title="تقرير الزراعة السنوي").replace(
         '<meta property="og:title" content="ارتفاع إنتاج القمح">', "")
-    assert _extract(tmp_path, page.encode()).title == "تقرير الزراعة السنوي"
+    titled = _extract(tmp_path, page.encode())
+    assert titled.title == "تقرير الزراعة السنوي"
+    # A title the article text does not hold is searched too, as the heading of the first
+    # paragraph (a .txt file's first line is indexed the same way).
+    assert titled.blocks[0] == Block("تقرير الزراعة السنوي", None, True)
     untitled = news_page().replace("<title>ارتفاع إنتاج القمح - موقع الأخبار</title>", "")
     untitled = untitled.replace('<meta property="og:title" content="ارتفاع إنتاج القمح">', "")
     assert _extract(tmp_path, untitled.replace("<h1>", "<h1 class='t'>").encode()).title == (

@@ -260,7 +260,10 @@ def extract_html(data: bytes, limits: Limits) -> Extracted:
     blocks = _body_blocks(body) if body is not None else []
     if not blocks or _only_links(body, blocks):
         raise ExtractError("no article text found in the page")
-    result = Extracted(format="html", blocks=blocks, title=_title(text, blocks))
+    title = _title(text, blocks)
+    if title and not any(title in block.text for block in blocks[:3]):
+        blocks.insert(0, Block(title, None, True))  # the headline is searched too, as in .txt
+    result = Extracted(format="html", blocks=blocks, title=title)
     if guessed:
         result.notes.append(f"no usable charset declared; read as {encoding}")
     if fast:
