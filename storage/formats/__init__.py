@@ -54,7 +54,7 @@ class Limits:
     max_pages: int = 2000  # a PDF with more pages is skipped with that reason
     ocr: bool = True  # read pages without a text layer with Tesseract (when installed)
     ocr_page_seconds: float = 60.0  # one page's OCR is stopped after this long
-    ocr_dpi: int = 300
+    ocr_dpi: int = 200  # measured: as good as 300 dpi from 9 pt up, 20 % faster (ocr.py)
     seconds: float = 600.0  # reading one file (PDF, Word, web page) is stopped after this
     memory_mb: int = 1536  # ... or when it needs more memory than this
 
