@@ -113,6 +113,7 @@ def sources_to_console(sources: list[SourceInfo]) -> str:
 TELEGRAM_LIMIT = 4096
 MORE_LABEL = "المزيد"
 FULL_TEXT_LABEL = "النص الكامل"
+SEND_FILE_LABEL = "الملف"
 NO_ANSWER_HTML = html.escape(NO_ANSWER)
 ASK_HINT_HTML = "اكتب سؤالك بعد الأمر، مثل: <code>/ask متى تبدأ زيارة لافروف؟</code>"
 SLOW_DOWN_HTML = (
@@ -131,6 +132,8 @@ UPLOAD_RECEIVED_HTML = "استلمت الملف، أتحقق منه وأفهرس
 # Button and inline answers are plain text (no HTML), at most 200 characters.
 STALE_BUTTON_TEXT = "انتهت صلاحية هذا الزر. أرسل سؤالك من جديد من فضلك."
 NO_MORE_TEXT = "لا توجد نتائج أخرى لهذا السؤال."
+FILE_GONE_TEXT = "لم يعد هذا الملف في مجموعة الوثائق."
+FILE_TOO_BIG_TEXT = "الملف أكبر مما يسمح تيليغرام بإرساله (50 ميغابايت)."
 PRIVATE_BOT_TEXT = "هذا بوت خاص."
 INLINE_NO_ANSWER_TEXT = "لا شيء في الوثائق عن هذا — اضغط للمساعدة"
 USER_COMMANDS = {
@@ -286,6 +289,11 @@ def paragraph_to_html(result: Result, limit: int = TELEGRAM_LIMIT) -> str:
     whole = replace(result, snippet=result.text, highlights=[])
     budget = limit - tg_len(f"{head}\n<blockquote></blockquote>")
     return f"{head}\n<blockquote>{quote_html(whole, budget)}</blockquote>"
+
+
+def file_caption(result: Result) -> str:
+    """The caption of a source file sent to a reader: where the quoted paragraph is."""
+    return _short(f"{result.source} — {citation(result)}", 1000)
 
 
 def plain_snippet(result: Result, chars: int = 200) -> str:

@@ -109,6 +109,12 @@ class QAService:
         """Answer one question."""
         return self.searcher.search(question, top=top, offset=offset)
 
+    def source_file(self, source: str) -> Path | None:
+        """The collection file a result comes from, or None when it is no longer there."""
+        root = self.corpus_dir.resolve()
+        path = (root / source).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+
     def sources(self) -> list[SourceInfo]:
         """The indexed files."""
         return self.store.sources()

@@ -39,6 +39,7 @@ class Settings:
     ocr_page_seconds: int = 60  # one page's OCR is stopped after this long
     extract_seconds: int = 600  # reading one PDF, Word file or web page is stopped after this
     extract_memory_mb: int = 1536  # ... or when it needs more memory than this
+    send_files: bool = False  # readers may receive an answer's source file («الملف»)
     questions_per_minute: int = 20
     top_k: int = 3
     log_questions: bool = False

@@ -78,6 +78,7 @@ PROGRESS_EDIT_SECONDS = 1.5
 #: Answers whose buttons still work (older ones get a polite "press expired").
 BUTTON_MEMORY = 2000
 INLINE_RESULTS = 10
+SEND_FILE_LIMIT = 50 * 1024 * 1024  # the most a bot may upload to Telegram
 FLOOD_RETRIES = 3
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CHANNEL_POST, Update.INLINE_QUERY, Update.CALLBACK_QUERY]
 
@@ -355,7 +356,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     state = _state(context)
     kind, _, rest = (query.data or "").partition(":")
     key, _, index = rest.partition(":")
-    saved = state.buttons.get(key) if kind in ("m", "f") else None
+    saved = state.buttons.get(key) if kind in ("m", "f", "d") else None
     message = query.message
     if saved is None or message is None:
         await query.answer(render.STALE_BUTTON_TEXT, show_alert=True)
@@ -366,11 +367,22 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(render.STALE_BUTTON_TEXT, show_alert=True)
             return
         await query.answer()
+        file_button = (
+            InlineKeyboardMarkup(
+                [[InlineKeyboardButton(render.SEND_FILE_LABEL, callback_data=f"d:{key}:{index}")]]
+            )
+            if state.settings.send_files
+            else None
+        )
         await context.bot.send_message(
             chat_id,
             render.paragraph_to_html(saved.results[int(index)]),
             reply_to_message_id=message.message_id,
+            reply_markup=file_button,
         )
+        return
+    if kind == "d":
+        await _send_source_file(update, context, saved, index)
         return
     if not saved.has_more:
         await query.answer(render.NO_MORE_TEXT)
@@ -393,6 +405,35 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         reply_markup=_keyboard(state, saved.question, answer, saved.next_offset),
         reply_to_message_id=message.message_id,
     )
+
+
+async def _send_source_file(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, saved: ButtonState, index: str
+) -> None:
+    """«الملف» (with SEND_FILES=1): the source file of one result, as a document."""
+    query = update.callback_query
+    state = _state(context)
+    if not state.settings.send_files or not index.isdigit() or int(index) >= len(saved.results):
+        await query.answer(render.STALE_BUTTON_TEXT, show_alert=True)
+        return
+    result = saved.results[int(index)]
+    path = state.service.source_file(result.source)
+    if path is None:
+        await query.answer(render.FILE_GONE_TEXT, show_alert=True)
+        return
+    if path.stat().st_size > SEND_FILE_LIMIT:
+        await query.answer(render.FILE_TOO_BIG_TEXT, show_alert=True)
+        return
+    await query.answer()
+    log.info("source file sent: %r", result.source)
+    with path.open("rb") as data:
+        await context.bot.send_document(
+            query.message.chat.id,
+            data,
+            filename=path.name,
+            caption=render.file_caption(result),
+            reply_to_message_id=query.message.message_id,
+        )
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

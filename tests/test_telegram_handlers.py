@@ -145,7 +145,9 @@ class OfflineRequest(BaseRequest):
         if "/file/bot" in url:
             return 200, self.files[url.rsplit("/", 1)[-1]]
         name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data else {}
+        params = dict(request_data.parameters) if request_data else {}
+        for field, upload in (request_data.multipart_data or {}).items() if request_data else ():
+            params[field] = upload  # (file name, bytes, mime type) of a sent file
         self.calls.append((name, params))
         return 200, json.dumps({"ok": True, "result": self._result(name, params)}).encode()
 
@@ -164,7 +166,7 @@ class OfflineRequest(BaseRequest):
     def _result(self, name: str, params: dict[str, Any]) -> Any:
         if name == "getMe":
             return BOT_USER
-        if name == "sendMessage":
+        if name in ("sendMessage", "sendDocument"):
             return self._message(params, next(self._ids))
         if name == "editMessageText":
             return self._message(params, params["message_id"])
@@ -575,6 +577,33 @@ async def test_full_text_button_shows_the_whole_paragraph(bot: Bot):
     answer = bot.service.ask(QUESTION, 3)
     assert answer.results[1].text in text
     assert "«الفقرة 2»" in text
+
+
+async def test_full_text_has_no_file_button_unless_the_admin_allows_it(bot: Bot):
+    await bot.send(bot.private(QUESTION))
+    first = bot.last_sent_message()
+    await bot.send(bot.press(callback_data(first["reply_markup"])[0], first))
+    assert "reply_markup" not in bot.replies()[-1]
+
+
+async def test_a_reader_receives_the_source_file_when_send_files_is_on(make_bot, seed_dir: Path):
+    bot = await make_bot(send_files=True)
+    await bot.send(bot.private(QUESTION))
+    first = bot.last_sent_message()
+    await bot.send(bot.press(callback_data(first["reply_markup"])[0], first))
+    full = bot.last_sent_message()
+    (data,) = callback_data(full["reply_markup"])
+    assert data.startswith("d:") and len(data.encode()) <= 64
+    await bot.send(bot.press(data, full))
+    (sent,) = bot.request.sent("sendDocument")
+    source = bot.service.ask(QUESTION, 3).results[0].source
+    name, content, _ = sent["document"]
+    assert name == source and content == (seed_dir / source).read_bytes()
+    assert sent["caption"].startswith(f"{source} — الفقرة ")
+    (seed_dir / source).unlink()  # gone from the collection: said, not sent
+    await bot.send(bot.press(data, full))
+    assert "لم يعد هذا الملف" in bot.request.sent("answerCallbackQuery")[-1]["text"]
+    assert len(bot.request.sent("sendDocument")) == 1
 
 
 @pytest.mark.parametrize("data", ["m:expired1", "f:expired1:0", "garbage", "f:", ""])
