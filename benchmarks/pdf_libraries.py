@@ -145,7 +145,8 @@ def read_pdfminer_layout(data: bytes) -> tuple[str, int, int]:
     from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
     from pdfminer.pdfpage import PDFPage
 
-    from storage.formats.pdf import page_lines, paragraphs, raw_lines, running_lines
+    from storage.formats.pdf_layout import document_lines, paragraphs
+    from storage.formats.pdf_lines import raw_lines
 
     manager = PDFResourceManager()
     device = PDFPageAggregator(manager, laparams=None)
@@ -171,14 +172,7 @@ def read_pdfminer_layout(data: bytes) -> tuple[str, int, int]:
             glyphs.append((c.get_text(), c.x0, c.x1, c.y0, c.y1, c.matrix[5], c.size,
                            c.matrix[4], word if spaced else -1, len(glyphs)))
         pages.append((raw_lines(glyphs), layout.height))
-    drop = running_lines(pages)
-    lines, flow = [], 0
-    for p, (raws, _) in enumerate(pages):
-        kept = [r for i, r in enumerate(raws) if (p, i) not in drop]
-        out = page_lines(kept, p + 1, flow + 1)
-        flow = max([ln.flow for ln in out], default=flow + 1)
-        lines.extend(out)
-    blocks = paragraphs(lines)
+    blocks = paragraphs(document_lines(pages))
     return "\n".join(b.text for b in blocks), len(pages), len(blocks)
 
 

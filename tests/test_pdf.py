@@ -158,7 +158,9 @@ def test_running_header_and_page_numbers_dropped(tmp_path: Path) -> None:
 def test_two_columns_right_column_first(tmp_path: Path) -> None:
     import pypdfium2 as pdfium
 
-    from storage.formats.pdf import find_gutter, raw_lines, read_glyphs
+    from storage.formats.pdf_glyphs import read_glyphs
+    from storage.formats.pdf_layout import find_gutter
+    from storage.formats.pdf_lines import raw_lines
 
     doc = distinct_doc(6)
     path = pdf_reportlab(doc, tmp_path / "cols.pdf", columns=2)
@@ -173,7 +175,9 @@ def test_two_columns_right_column_first(tmp_path: Path) -> None:
 def test_one_column_page_has_no_gutter(reportlab_pdf: Path) -> None:
     import pypdfium2 as pdfium
 
-    from storage.formats.pdf import find_gutter, raw_lines, read_glyphs
+    from storage.formats.pdf_glyphs import read_glyphs
+    from storage.formats.pdf_layout import find_gutter
+    from storage.formats.pdf_lines import raw_lines
 
     page = pdfium.PdfDocument(str(reportlab_pdf))[0]
     assert find_gutter(raw_lines(read_glyphs(page.get_textpage()))) is None
