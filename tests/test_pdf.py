@@ -298,6 +298,33 @@ def test_scanned_page_goes_to_ocr(monkeypatch, scanned_pdf: Path) -> None:
     assert result.ocr_pages == 1 and result.ocr_seconds >= 0
 
 
+def test_ocr_pages_lose_page_numbers_and_running_headers(
+        monkeypatch, tmp_path: Path, scanned_pdf: Path) -> None:
+    from storage.formats import ocr
+    from storage.formats import pdf as pdf_module
+
+    writer = pypdf.PdfWriter()
+    for _ in range(3):
+        writer.append(str(scanned_pdf))
+    path = tmp_path / "three.pdf"
+    writer.write(path)
+    pages = iter(range(1, 4))
+    bodies = ["افتتح المعرض أبوابه للزوار", "وشارك فيه مئة عارض", "ويختتم يوم الجمعة"]
+    sizes = []
+
+    def fake_ocr(image, *, timeout: float, lang: str = "ara") -> list[str]:
+        sizes.append(image.size)
+        n = next(pages)
+        return ["نشرة البلدية - العدد 7", bodies[n - 1], f"- {n} -"]
+
+    monkeypatch.setattr(ocr, "unavailable", lambda lang="ara": None)
+    monkeypatch.setattr(ocr, "ocr_image", fake_ocr)
+    monkeypatch.setattr(pdf_module, "OCR_MAX_PIXELS", 1_000_000)  # a poster is scaled down
+    result = extract(path, ocr_dpi=300)
+    assert [(b.text, b.page) for b in result.blocks] == [(bodies[n - 1], n) for n in (1, 2, 3)]
+    assert all(w * h <= 1_010_000 for w, h in sizes)  # (rounded up to whole pixels)
+
+
 def test_ocr_unavailable_reason_is_given(monkeypatch, scanned_pdf: Path) -> None:
     from storage.formats import ocr
 

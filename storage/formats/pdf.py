@@ -53,6 +53,11 @@ from storage.formats.pdf_glyphs import has_text, read_glyphs, upright
 from storage.formats.pdf_layout import RawPage, document_lines, paragraphs
 from storage.formats.pdf_lines import raw_lines
 
+#: A page is rasterised for OCR at `Limits.ocr_dpi`, but never beyond this many pixels
+#: (a poster-sized page would otherwise need gigabytes).
+OCR_MAX_PIXELS = 50_000_000
+#: A running header or footer on OCR'd pages is at most this long.
+RUNNING_MAX_CHARS = 100
 _MEANINGLESS_TITLE = re.compile(
     r"(?i)^(untitled|document\d*|microsoft word - .*|.*\.(docx?|odt|rtf|txt|pdf|html?|tex)|"
     r"[\W_\d]*)$"
@@ -228,7 +233,9 @@ def _ocr_pages(pdf, indexes: list[int], limits: Limits, result: Extracted,
         for index in indexes:
             page = pdf[index]
             try:
-                image = page.render(scale=limits.ocr_dpi / 72).to_pil()
+                width, height = page.get_size()
+                scale = min(limits.ocr_dpi / 72, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
+                image = page.render(scale=scale).to_pil()
             finally:
                 page.close()
             try:
@@ -245,12 +252,46 @@ def _ocr_pages(pdf, indexes: list[int], limits: Limits, result: Extracted,
                     blocks.append(Block(text, page=index + 1))
     finally:
         result.ocr_seconds += time.monotonic() - started
+    blocks = _without_running_ocr_lines(blocks)
     if failed:
         if len(failed) == len(indexes) and not has_text_pages:
             raise ExtractError(f"OCR failed: {failed[0][1]}")
         result.notes.append(f"OCR failed on {len(failed)} page(s) "
                             f"({failed[0][1]}): {_pages_list([n for n, _ in failed])}")
     return blocks
+
+
+_DIGITS = re.compile(r"[\d\u0660-\u0669\u06f0-\u06f9]+")
+_PAGE_NUMBER = re.compile(r"^[\W\d\u0660-\u0669\u06f0-\u06f9]*$")
+
+
+def _without_running_ocr_lines(blocks: list[Block]) -> list[Block]:
+    """OCR'd blocks without page numbers and running headers/footers.
+
+    A block of digits and punctuation only is a page number; a page's first or last block
+    whose text (digits aside) is a page's first or last block on at least half of the
+    OCR'd pages (two at least) is a running header or footer, if it is short.
+    """
+    blocks = [b for b in blocks if not _PAGE_NUMBER.match(b.text)]
+    pages: dict[int | None, list[Block]] = {}
+    for block in blocks:
+        pages.setdefault(block.page, []).append(block)
+    edges: dict[str, int] = {}
+    for page_blocks in pages.values():
+        ends = (page_blocks[0], page_blocks[-1])
+        for key in {_DIGITS.sub("#", b.text) for b in ends if len(b.text) <= RUNNING_MAX_CHARS}:
+            edges[key] = edges.get(key, 0) + 1
+    running = {k for k, n in edges.items() if n >= 2 and n * 2 >= len(pages)}
+    if not running:
+        return blocks
+    kept = []
+    for page_blocks in pages.values():
+        last = len(page_blocks) - 1
+        kept += [
+            b for i, b in enumerate(page_blocks)
+            if not (i in (0, last) and _DIGITS.sub("#", b.text) in running)
+        ]
+    return kept
 
 
 def _merge_by_page(text_blocks: list[Block], ocr_blocks: list[Block]) -> list[Block]:
