@@ -172,6 +172,16 @@ def test_two_columns_right_column_first(tmp_path: Path) -> None:
     assert numbers == list(range(1, 7))
 
 
+def test_two_columns_under_a_long_title_over_both(tmp_path: Path) -> None:
+    base = distinct_doc(6)
+    title = " ".join(sample_doc(2).paragraphs)  # about 6 full-width lines over the columns
+    doc = Doc(title, base.paragraphs)
+    result = extract(pdf_reportlab(doc, tmp_path / "lead.pdf", columns=2))
+    numbers = [int(m.group(1)) for b in result.blocks if (m := re.search(r"رقم (\d+)", b.text))]
+    assert numbers[-6:] == list(range(1, 7))  # right column first, not lines of both mixed
+    assert block_words(result)[1:] == source_blocks(doc)[1:]
+
+
 def test_one_column_page_has_no_gutter(reportlab_pdf: Path) -> None:
     import pypdfium2 as pdfium
 

@@ -25,6 +25,8 @@ SIZE_CHANGE = 1.15
 INDENT = 0.8
 #: Narrowest gutter between two columns, as a share of the median line height.
 GUTTER_MIN = 0.6
+#: Shares of a page's lines at its top that may run over both columns (title, lead).
+LEAD_SHARES = (0.2, 0.4)
 
 #: One page for the layout: its `raw_lines` (top line first) and its height.
 RawPage = tuple[list[RawLine], float]
@@ -56,6 +58,21 @@ class Line:
 
 def find_gutter(lines: list[RawLine]) -> tuple[float, float] | None:
     """The x-span of a vertical gap splitting the page's text into two columns, or None.
+
+    Looked for over the whole page, then below its top fifth and its top two fifths: a
+    long title or a lead paragraph may run over both columns (`_gutter` allows only a
+    few such lines).
+    """
+    gutter = _gutter(lines)
+    for share in LEAD_SHARES if gutter is None and len(lines) >= 12 else ():
+        gutter = _gutter(lines[int(share * len(lines)):])
+        if gutter is not None:
+            break
+    return gutter
+
+
+def _gutter(lines: list[RawLine]) -> tuple[float, float] | None:
+    """`find_gutter` over these lines.
 
     The gap must lie in the middle half of the text, be at least `GUTTER_MIN` line
     heights wide, be crossed by at most a tenth of the lines (titles, headers), and
