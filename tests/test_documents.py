@@ -156,6 +156,35 @@ def test_docx_table_rows_and_web_page_boilerplate(indexed):
 # --- bad files ----------------------------------------------------------------------------
 
 
+def _pdf(page_extra: bytes = b"", contents: bytes = b"<< /Length 0 >>\nstream\n\nendstream") -> bytes:
+    """A one-page PDF written by hand: `page_extra` in its page dictionary, its `contents`."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R " + page_extra
+        + b" >>",
+        contents,
+    ]
+    out, offsets = b"%PDF-1.7\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+
+
+def _bomb_stream() -> bytes:
+    """A content stream of 1 GB of zeros, 1 MB compressed."""
+    import zlib
+
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(bytes(1 << 24)) for _ in range(64)) + packer.flush()
+    return b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(data), data)
+
+
 def _bad_files(good_pdf: bytes, good_docx: bytes) -> dict[str, bytes]:
     """A hostile or broken file of each kind the issue lists, by name."""
     from pypdf import PdfReader, PdfWriter
@@ -178,6 +207,8 @@ def _bad_files(good_pdf: bytes, good_docx: bytes) -> dict[str, bytes]:
     writer.write(buffer)
     out["3000-pages.pdf"] = buffer.getvalue()
     out["not-a-pdf.pdf"] = "نص عادي باسم ملف PDF".encode()
+    out["nested.pdf"] = _pdf(b"/Deep " + b"[" * 1_000_000 + b"]" * 1_000_000)
+    out["bomb.pdf"] = _pdf(contents=_bomb_stream())
     buffer = io.BytesIO(good_docx)
     with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/media/zeros.bin", bytes(30_000_000))
@@ -212,6 +243,8 @@ def test_bad_files_are_skipped_with_their_reason_and_nothing_else_changes(collec
         "zero-pages.pdf": "PDF has no pages",
         "3000-pages.pdf": "too many pages (3000, limit 2000)",
         "not-a-pdf.pdf": "content is plain text, not what .pdf says",
+        "nested.pdf": "no text",  # a million nested arrays: read, and found empty
+        "bomb.pdf": "",  # 1 GB when inflated: stopped at the memory limit, whatever it says
         "bomb.docx": "ZIP bomb",
         "macro.docx": "macro-enabled Word file",
         "big.html": "HTML page too large",
