@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,6 +144,28 @@ def write_files(folder: Path, files: Iterator[tuple[str, str]] | dict[str, str])
         if path.relative_to(folder).as_posix() not in kept:
             path.unlink()
     return kept
+
+
+_MARKS = re.compile("[\u064b-\u065f\u0670\u0640\u06d6-\u06ed]")
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """Comparable words: NFKC, tashkeel and kashida removed, split on non-word characters."""
+    return _WORD.findall(_MARKS.sub("", unicodedata.normalize("NFKC", text)))
+
+
+def word_f1(source: str, extracted: str) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the extracted words against the source's, as multisets.
+
+    Recall is the share of the source's words recovered exactly (all letters, in order).
+    """
+    want, got = Counter(words(source)), Counter(words(extracted))
+    hit = sum((want & got).values())
+    if not hit:
+        return 0.0, 0.0, 0.0
+    precision, recall = hit / sum(got.values()), hit / sum(want.values())
+    return precision, recall, 2 * precision * recall / (precision + recall)
 
 
 def digest(*parts: str) -> str:

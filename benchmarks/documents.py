@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import sys
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import producers
-from benchmarks.common import ROOT, DataMissing, Question, load_seeds_dev
+from benchmarks.common import ROOT, DataMissing, Question, load_seeds_dev, word_f1
 from benchmarks.producers import Doc, ProducerUnavailable
 from retrieval.search import Searcher
 from storage.formats import Limits, extract, sniff
@@ -39,28 +36,6 @@ from storage.store import Store
 DEFAULT_EVAL_DIR = ROOT.parent / "shared" / "eval"
 DEFAULT_OUT = ROOT / "benchmarks" / "out" / "documents"
 SEEDS = ROOT / "seeds"
-
-_TASHKEEL = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_WORD = re.compile(r"\w+")
-
-
-def words(text: str) -> Counter[str]:
-    """The multiset of words of `text`: NFKC, tashkeel and kashida removed, punctuation dropped."""
-    return Counter(_WORD.findall(_TASHKEEL.sub("", unicodedata.normalize("NFKC", text))))
-
-
-def word_f1(source: str, extracted: str) -> tuple[float, float, float]:
-    """(precision, recall, F1) of the extracted words against the source's, as multisets.
-
-    Recall is the share of the source's words recovered exactly.
-    """
-    gold, got = words(source), words(extracted)
-    common = sum((gold & got).values())
-    if not common:
-        return 0.0, 0.0, 0.0
-    precision, recall = common / sum(got.values()), common / sum(gold.values())
-    return precision, recall, 2 * precision * recall / (precision + recall)
-
 
 @dataclass(frozen=True)
 class Format:
@@ -112,9 +87,10 @@ def seed_docs(seeds: Path = SEEDS) -> dict[str, Doc]:
     paragraph — the paragraphs the `.txt` reader sees, so every format holds the same text."""
     docs = {}
     for path in sorted(seeds.glob("*.txt")):
-        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        lines = [" ".join(line.split()) for line in path.read_text(encoding="utf-8").splitlines()]
         lines = [line for line in lines if line]
-        docs[path.stem] = Doc(lines[0], lines[1:])
+        if lines:
+            docs[path.stem] = Doc(lines[0], lines[1:])
     return docs
 
 
@@ -122,7 +98,9 @@ def _stem(source: str) -> str:
     return source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
-def run_format(fmt: Format, docs: dict[str, Doc], questions: list[Question], out: Path) -> FormatRow:
+def run_format(
+    fmt: Format, docs: dict[str, Doc], questions: list[Question], out: Path
+) -> FormatRow:
     """Render every seed in `fmt`, measure extraction, index the folder alone and ask."""
     row = FormatRow(fmt.name)
     folder = out / fmt.name
@@ -243,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     questions = load_seeds_dev(args.eval_dir)
     if not questions:
-        print(f"documents: no seeds_dev.jsonl in {args.eval_dir} (pass --eval-dir)", file=sys.stderr)
+        print(
+            f"documents: no seeds_dev.jsonl in {args.eval_dir} (pass --eval-dir)", file=sys.stderr
+        )
         return 2
     wanted = set(args.formats.split(",")) if args.formats else None
     docs = seed_docs()

@@ -56,11 +56,11 @@ import json
 import re
 import sys
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.common import digest, word_f1
+from benchmarks.documents import seed_docs
 from benchmarks.producers import ALL_PDF_PRODUCERS, Doc, ProducerUnavailable, available
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,34 +71,10 @@ EVAL_DIR = ROOT.parent / "shared" / "eval"
 PRODUCERS = ("reportlab", "reportlab_2col", "presentation_forms", "chromium", "libreoffice",
              "xetex")
 
-_MARKS = re.compile("[\u064b-\u065f\u0670\u0640\u06d6-\u06ed]")
-_WORD = re.compile(r"\w+")
-
-
-def words(text: str) -> list[str]:
-    """Comparable words: NFKC, tashkeel and kashida removed, split on non-word characters."""
-    return _WORD.findall(_MARKS.sub("", unicodedata.normalize("NFKC", text)))
-
-
 def word_scores(source: str, extracted: str) -> tuple[float, float]:
     """(bag-of-words F1, recall) of `extracted` against `source`."""
-    want, got = Counter(words(source)), Counter(words(extracted))
-    hit = sum((want & got).values())
-    if not hit:
-        return 0.0, 0.0
-    precision, recall = hit / sum(got.values()), hit / sum(want.values())
-    return 2 * precision * recall / (precision + recall), recall
-
-
-def load_seeds(folder: Path) -> dict[str, Doc]:
-    """Seed name → Doc (title: the first 8 words of the first line; every line a paragraph)."""
-    docs = {}
-    for path in sorted(folder.glob("*.txt")):
-        lines = [" ".join(ln.split()) for ln in path.read_text(encoding="utf-8").splitlines()]
-        lines = [ln for ln in lines if ln]
-        if lines:
-            docs[path.stem] = Doc(" ".join(lines[0].split()[:8]), lines)
-    return docs
+    _, recall, f1 = word_f1(source, extracted)
+    return f1, recall
 
 
 # ---------------------------------------------------------------- readers
@@ -210,7 +186,10 @@ def readers() -> dict[str, Callable]:
 
 
 def render_all(docs: dict[str, Doc], out: Path, producers: tuple[str, ...]) -> dict:
-    """(producer, seed) → PDF path, rendering only what is not cached under `out`."""
+    """(producer, seed) → PDF path, rendering only what is not cached under `out`.
+
+    A cached file is named after a digest of its document, so a changed seed is rendered again.
+    """
     made = {}
     for name in producers:
         reason = available(name)
@@ -220,7 +199,7 @@ def render_all(docs: dict[str, Doc], out: Path, producers: tuple[str, ...]) -> d
         folder = out / name
         folder.mkdir(parents=True, exist_ok=True)
         for seed, doc in docs.items():
-            path = folder / f"{seed}.pdf"
+            path = folder / f"{seed}-{digest(doc.title, *doc.paragraphs)}.pdf"
             if not path.exists():
                 try:
                     ALL_PDF_PRODUCERS[name](doc, path)
@@ -358,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.direction:
         return direction_test(args.eval_dir)
-    docs = load_seeds(args.seeds)
+    docs = seed_docs(args.seeds)
     if not docs:
         print(f"no seed articles (*.txt) in {args.seeds}", file=sys.stderr)
         return 3

@@ -44,7 +44,9 @@ def collection(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("docs")
     corpus = root / "corpus"
     corpus.mkdir()
-    paragraphs = [FACTS[0], *[FILLER] * 6, FACTS[1], *[FILLER] * 6, FACTS[2], *[FILLER] * 6, FACTS[3]]
+    paragraphs = [FACTS[0]]
+    for fact in FACTS[1:]:
+        paragraphs += [*[FILLER] * 6, fact]
     producers.pdf_reportlab(
         producers.Doc("تقرير الحدائق", paragraphs), corpus / "تقرير الحدائق.pdf",
         header="نشرة البلدية", footer_page_numbers=True,
@@ -58,7 +60,8 @@ def collection(tmp_path_factory) -> Path:
     )
     producers.html_with_boilerplate(
         producers.Doc("مهرجان التمور", [
-            "يقام مهرجان التمور السنوي في ساحة السوق القديم ويعرض فيه المزارعون ستين صنفاً من التمور.",
+            "يقام مهرجان التمور السنوي في ساحة السوق القديم ويعرض فيه المزارعون "
+            "ستين صنفاً من التمور.",
         ]),
         corpus / "مهرجان.html",
     )
@@ -156,7 +159,10 @@ def test_docx_table_rows_and_web_page_boilerplate(indexed):
 # --- bad files ----------------------------------------------------------------------------
 
 
-def _pdf(page_extra: bytes = b"", contents: bytes = b"<< /Length 0 >>\nstream\n\nendstream") -> bytes:
+EMPTY_STREAM = b"<< /Length 0 >>\nstream\n\nendstream"
+
+
+def _pdf(page_extra: bytes = b"", contents: bytes = EMPTY_STREAM) -> bytes:
     """A one-page PDF written by hand: `page_extra` in its page dictionary, its `contents`."""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -217,7 +223,8 @@ def _bad_files(good_pdf: bytes, good_docx: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr("word/vbaProject.bin", b"\x00macro")
     out["macro.docx"] = buffer.getvalue()
-    out["big.html"] = b"<html><body>" + ("<p>" + "نص " * 400 + "</p>").encode() * 5000 + b"</body></html>"
+    paragraph = ("<p>" + "نص " * 400 + "</p>").encode()
+    out["big.html"] = b"<html><body>" + paragraph * 5000 + b"</body></html>"
     out["old.doc"] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512)
     return out
 
@@ -276,7 +283,9 @@ def _documents(db: Path) -> dict[str, tuple]:
     try:
         return {
             row[0]: row[1:]
-            for row in conn.execute("SELECT path, sha256, paragraphs, passages, format FROM documents")
+            for row in conn.execute(
+                "SELECT path, sha256, paragraphs, passages, format FROM documents"
+            )
         }
     finally:
         conn.close()
