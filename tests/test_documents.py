@@ -7,8 +7,14 @@ arabic-reshaper + python-bidi for PDF, python-docx for DOCX, HTML by hand).
 from __future__ import annotations
 
 import io
+import os
+import random
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,6 +26,7 @@ from storage.formats import Limits, sandbox
 from storage.formats.pdf import extract_pdf
 from storage.indexer import index_collection
 from storage.store import Store
+from tests.conftest import ROOT
 
 producers = pytest.importorskip("benchmarks.producers")
 if (_missing := producers.available("reportlab")) is not None:
@@ -289,3 +296,66 @@ def _documents(db: Path) -> dict[str, tuple]:
         }
     finally:
         conn.close()
+
+
+# --- kill -9 in the middle of reading documents ----------------------------------------------
+
+
+def _reader_processes() -> list[int]:
+    """Live reader processes (`python -m storage.formats.sandbox`) on this machine."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"storage.formats.sandbox" in f.read():
+                    with open(f"/proc/{pid}/stat") as s:
+                        if s.read().rsplit(")", 1)[1].split()[0] != "Z":
+                            found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_killed_run_over_pdfs_leaves_the_old_index_and_no_reader_behind(collection, tmp_path):
+    """kill -9 a reindex of new PDFs at random moments: the old index answers as before."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(collection, corpus)
+    db = tmp_path / "data" / "bot.sqlite3"
+    index_collection(db, corpus)
+    question = "كم بلغت كلفة مشروع الحديقة؟"
+    expected = [(r.source, r.page, r.paragraph, r.score) for r in _ask(db, question).results]
+    baseline = db.read_bytes()
+    rng = random.Random(13)
+    for i in range(12):  # real work for the next run: new PDFs to read
+        paragraphs = [" ".join(rng.sample(FILLER.split(), 25)) + f" رقم {i}" for _ in range(30)]
+        producers.pdf_reportlab(producers.Doc(f"ملحق {i}", paragraphs), corpus / f"ملحق {i}.pdf")
+    env = {**os.environ, "DATABASE_PATH": str(db), "CORPUS_DIR": str(corpus)}
+    command = [sys.executable, "-m", "bot", "index", str(corpus)]
+    began = time.monotonic()
+    probe = tmp_path / "probe" / "bot.sqlite3"
+    subprocess.run(command, cwd=ROOT, env={**env, "DATABASE_PATH": str(probe)}, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    duration = time.monotonic() - began
+    kills = 0
+    while kills < 5:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(rng.uniform(0.3, 0.9) * duration)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        conn = sqlite3.connect(db)
+        documents = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        conn.close()
+        if documents > 4:  # it committed before the kill: put the old index back
+            for side in ("-wal", "-shm"):
+                Path(f"{db}{side}").unlink(missing_ok=True)
+            db.write_bytes(baseline)
+            continue
+        answers = [(r.source, r.page, r.paragraph, r.score) for r in _ask(db, question).results]
+        assert answers == expected
+        kills += 1
+    deadline = time.monotonic() + 5  # reader processes notice their parent is gone
+    while _reader_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _reader_processes() == []
