@@ -21,23 +21,24 @@ the extractors that make paragraphs. Speed: pages per second over all PDFs of th
 `--speed N` also times `extract_pdf` on an N-page reportlab PDF (and Chromium's if it
 is installed).
 
-Measured on this machine (2 cores, shared; `python -m benchmarks.pdf_libraries --speed
-500`), mean over the 5 seeds, word F1:
+Measured on this machine (2 cores; `python -m benchmarks.pdf_libraries --speed 500`,
+2026-12-04), mean over the 5 seeds, word F1:
 
     reader            reportlab  2 columns  forms    chromium  libreoffice  xetex
-    pdfium            0.999      0.989      0.016    0.324     0.998        0.947
-    pdfminer          0.016      0.016      1.000    0.015     0.015        0.015
-    pypdf             0.992      0.982      0.010    0.994     0.986        0.045
-    pdfium+repair     0.999      0.986      0.922    0.670     0.998        0.947
-    pdfminer+repair   1.000      0.990      1.000    0.994     0.994        0.893
-    pypdf+repair      0.992      0.982      0.990    0.994     0.986        0.043
-    pdfminer+layout   1.000      0.996      1.000    0.965     0.974        0.754
-    extract_pdf       1.000      0.996      1.000    0.999     1.000        0.997
+    pdfium            0.999      0.989      0.016    0.322     0.998        0.945
+    pdfminer          0.017      0.016      1.000    0.015     0.015        0.016
+    pypdf             0.992      0.982      0.010    0.994     0.986        0.046
+    pdfium+repair     0.998      0.985      0.921    0.681     0.998        0.942
+    pdfminer+repair   1.000      0.990      1.000    0.994     0.994        0.894
+    pypdf+repair      0.992      0.982      0.989    0.994     0.986        0.044
+    pdfminer+layout   1.000      0.996      1.000    0.965     0.972        0.754
+    extract_pdf       1.000      0.996      1.000    0.999     0.999        0.998
 
-Blocks per source paragraph, extract_pdf: 1.00 everywhere except 2 columns (1.10: on
-one-page documents the running header cannot be told from text). Pages/s over these
-51 pages: pdfium 345, pypdf 30-46, pdfminer 16-26, pdfminer+layout 22-28, extract_pdf
-70-107; extract_pdf on 500 pages: reportlab 6.0 s, Chromium (504 pages) 7.4 s of CPU.
+Blocks per source paragraph, extract_pdf: 1.08-1.35. The extra blocks are the lines of
+the seeds' long first lines, set as a centred title of several lines: each line ends
+short, so each is its own block (indexed as the heading of the first paragraph). Pages/s
+over these 52 pages: pdfium 407, pypdf 41, pdfminer 23, pdfminer+layout 29, extract_pdf
+111; extract_pdf on 505 reportlab pages 4.3 s (117 pages/s), on 503 Chromium pages 6.2 s.
 The decision is explained in `storage/formats/pdf.py`'s docstring.
 
 `--direction` measures the reading-direction signal of `arabic_text.reversal_score`

@@ -3,15 +3,8 @@
     doc = extract_pdf(path.read_bytes(), Limits())   # ExtractError(reason) when unreadable
 
 Library: pypdfium2 (PDFium; Apache-2.0/BSD-3), chosen by `benchmarks/pdf_libraries.py`
-(5 seed articles × 6 producers). Word F1, each library's own text → with this module:
-
-    producer            pdfium  pdfminer  pypdf   pdfminer+repair  extract_pdf (PDFium)
-    reportlab (visual)  0.999   0.016     0.992   1.000            1.000
-    2 columns           0.989   0.016     0.982   0.990            0.996
-    forms, logical      0.016   1.000     0.010   1.000            1.000
-    Chromium            0.324   0.015     0.994   0.994            0.999
-    LibreOffice         0.998   0.015     0.986   0.994            1.000
-    XeTeX (Amiri)       0.947   0.015     0.045   0.893            0.997
+(5 seed articles × 6 producers; its docstring and the README have the table): word F1
+with this module 0.996-1.000 on every producer, each library's own text 0.01-0.999.
 
 No library is right on its own: PDFium reorders Arabic itself and gets Chromium's PDFs
 wrong (it flips some words and not others), pdfminer gives visual order, pypdf loses
