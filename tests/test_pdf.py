@@ -107,9 +107,12 @@ def test_title_from_metadata(reportlab_pdf: Path, doc: Doc) -> None:
     assert extract(reportlab_pdf).title == doc.title
 
 
-def test_meaningless_title_is_dropped(tmp_path: Path, reportlab_pdf: Path) -> None:
+@pytest.mark.parametrize(
+    "title", ["Microsoft Word - report_final.docx", "scan", "Scan 2024-01-01 10.32", "IMG_2031"]
+)
+def test_meaningless_title_is_dropped(tmp_path: Path, reportlab_pdf: Path, title: str) -> None:
     writer = pypdf.PdfWriter(clone_from=str(reportlab_pdf))
-    writer.add_metadata({"/Title": "Microsoft Word - report_final.docx"})
+    writer.add_metadata({"/Title": title})
     path = tmp_path / "word.pdf"
     writer.write(path)
     assert extract(path).title == ""

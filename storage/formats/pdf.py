@@ -53,6 +53,7 @@ OCR_MAX_PIXELS = 50_000_000
 RUNNING_MAX_CHARS = 100
 _MEANINGLESS_TITLE = re.compile(
     r"(?i)^(untitled|document\d*|microsoft word - .*|.*\.(docx?|odt|rtf|txt|pdf|html?|tex)|"
+    r"(scan(ned)?|img|image)[\W_\d]*(document|image|page)?[\W_\d]*|"  # what scanners write
     r"[\W_\d]*)$"
 )
 _PDFIUM_ERRORS = {1: "unknown error", 2: "file not found or unreadable",
