@@ -117,8 +117,8 @@ def read_source(
 def load(source: SourceFile, max_bytes: int, limits: Limits = Limits()) -> LoadedFile | str:
     """Read and check one file; return it, or the reason it is skipped.
 
-    Plain text is decoded here; other formats are read in a child process that is
-    killed when it passes the time or memory limit (storage.formats.sandbox).
+    Plain text is decoded here; other formats are read in the reader process, which is
+    killed when a file passes the time or memory limit (storage.formats.sandbox).
     """
     read = read_source(source, max_bytes, limits)
     if isinstance(read, str):
@@ -189,15 +189,15 @@ class _Vocabulary:
         self.reported_forms = len(self.forms)
         new_words = _newest(self.ids, len(self.ids) - self.reported)
         self.reported = len(self.ids)
-        extracted = doc.document
+        read = doc.document
         return AnalyzedFile(
             doc.rel, doc.size, doc.mtime_ns, doc.sha256, title,
             paragraphs, windows, lengths, tokens, new_words, os.getpid(),
             pack_forms([self.forms[f] for f in form_ids]), form_ids, new_forms,
-            *(
-                (extracted.format, extracted.pages, extracted.ocr_pages, extracted.ocr_seconds)
-                if extracted else ()
-            ),
+            **({} if read is None else {
+                "format": read.format, "pages": read.pages,
+                "ocr_pages": read.ocr_pages, "ocr_seconds": read.ocr_seconds,
+            }),
         )
 
 
