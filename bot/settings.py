@@ -37,7 +37,7 @@ class Settings:
     max_pdf_pages: int = 2000  # a longer PDF is skipped with that reason
     ocr: bool = True  # read scanned pages with Tesseract (when installed)
     ocr_page_seconds: int = 60  # one page's OCR is stopped after this long
-    extract_seconds: int = 600  # reading one PDF, Word file or web page is stopped after this
+    extract_seconds: int = 600  # reading one document is stopped after this (OCR'd pages aside)
     extract_memory_mb: int = 1536  # ... or when it needs more memory than this
     send_files: bool = False  # readers may receive an answer's source file («الملف»)
     questions_per_minute: int = 20

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 
-from storage.formats import Extracted, Limits
+from storage.formats import Block, Extracted, Limits, sandbox
 
 
 def hostile(fmt: str, data: bytes, limits: Limits) -> Extracted:
     """A reader that misbehaves as `fmt` says (module level: the child imports it by name)."""
     if fmt == "test-sleep":
         time.sleep(60)
+    if fmt == "test-slow-pages":  # 6 pages of 0.5 s, longer than the file's limit in all
+        for _ in range(6):
+            time.sleep(0.5)
+            sandbox.page_done()
+        return Extracted("pdf", [Block("قرئت كل الصفحات", 1)], pages=6, ocr_pages=6)
     if fmt == "test-memory":
         blocks = []
         while True:
@@ -24,4 +29,4 @@ def hostile(fmt: str, data: bytes, limits: Limits) -> Extracted:
             return deeper(n + 1) + 1
 
         deeper(0)
-    raise AssertionError(fmt)
+    raise ValueError(fmt)

@@ -140,6 +140,12 @@ def test_a_hostile_file_is_stopped_with_a_reason_and_leaves_no_process(fmt, reas
     assert sandbox.extract_isolated("text", "نص".encode(), FAST).blocks == [Block("نص")]
 
 
+def test_pages_read_by_ocr_do_not_count_against_the_files_time_limit():
+    limits = Limits(seconds=1, ocr_page_seconds=1, memory_mb=512)
+    doc = sandbox.extract_isolated("test-slow-pages", b"", limits, hostile)  # 3 s in all
+    assert doc.ocr_pages == 6 and doc.blocks == [Block("قرئت كل الصفحات", 1)]
+
+
 def test_the_reader_process_is_kept_between_files_and_renewed():
     sandbox.extract_isolated("text", "نص".encode(), FAST)
     first = sandbox._current

@@ -40,7 +40,7 @@ import io
 import re
 import time
 
-from storage.formats import Block, Extracted, ExtractError, Limits
+from storage.formats import Block, Extracted, ExtractError, Limits, sandbox
 from storage.formats.arabic_text import clean
 from storage.formats.pdf_glyphs import has_text, read_glyphs, upright
 from storage.formats.pdf_layout import RawPage, document_lines, paragraphs
@@ -239,6 +239,7 @@ def _ocr_pages(pdf, indexes: list[int], limits: Limits, result: Extracted,
                 continue
             finally:
                 image.close()
+                sandbox.page_done()  # the file's deadline does not count OCR'd pages
             result.ocr_pages += 1
             for text in paragraphs_:
                 text = " ".join(clean(text).split())

@@ -64,8 +64,9 @@ def serve(parent: int, memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     exit_with(parent)
+    global _replies
     requests = sys.stdin.buffer
-    replies = os.fdopen(os.dup(1), "wb")
+    replies = _replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a library that prints must not corrupt the replies
     while True:
         header = requests.read(_HEADER)
@@ -80,8 +81,26 @@ def serve(parent: int, memory_mb: int) -> None:
         except Exception as exc:  # e.g. a reader this process cannot import
             reply = pickle.dumps(("error", f"bad request ({type(exc).__name__}: {exc})"))
         del request
-        replies.write(len(reply).to_bytes(_HEADER, "little") + reply)
-        replies.flush()
+        _send(replies, reply)
+
+
+def _send(replies: BinaryIO, frame: bytes) -> None:
+    replies.write(len(frame).to_bytes(_HEADER, "little") + frame)
+    replies.flush()
+
+
+_replies: BinaryIO | None = None  # in a reader process: where its frames go
+_ALIVE = pickle.dumps(("alive", None))
+
+
+def page_done() -> None:
+    """A reader finished one slow unit of work (an OCR'd page): the file's deadline moves on.
+
+    Reading a file is stopped after `Limits.seconds`, not counting the pages read by OCR,
+    each bounded by `Limits.ocr_page_seconds`. Outside a reader process this does nothing.
+    """
+    if _replies is not None:
+        _send(_replies, _ALIVE)
 
 
 class _ReaderProcess:
@@ -119,18 +138,23 @@ class _ReaderProcess:
                 stream.close()
         return self.proc.wait()
 
-    def ask(self, request: bytes, seconds: float) -> tuple[str, object]:
-        """Send one request and wait at most `seconds` for the reply."""
+    def ask(self, request: bytes, seconds: float, extension: float) -> tuple[str, object]:
+        """Send one request and wait for its reply: `seconds`, plus `extension` after each
+        page the reader says it finished (`page_done`)."""
         requests, replies = self.proc.stdin, self.proc.stdout
         if requests is None or replies is None:
             raise EOFError
         self.files += 1
-        requests.write(len(request).to_bytes(_HEADER, "little") + request)
-        requests.flush()
+        _send(requests, request)
         deadline = time.monotonic() + seconds
-        header = _read_exactly(replies, _HEADER, deadline)
-        reply = _read_exactly(replies, int.from_bytes(header, "little"), deadline)
-        return pickle.loads(reply)
+        while True:
+            header = _read_exactly(replies, _HEADER, deadline)
+            kind, payload = pickle.loads(
+                _read_exactly(replies, int.from_bytes(header, "little"), deadline)
+            )
+            if kind != "alive":
+                return kind, payload
+            deadline = max(deadline, time.monotonic() + extension)
 
 
 class _Timeout(Exception):
@@ -173,7 +197,7 @@ def extract_isolated(fmt: str, data: bytes, limits: Limits, reader: Reader = ext
                 process.kill()
             process = _current = _ReaderProcess(limits.memory_mb)
         try:
-            status, payload = process.ask(request, limits.seconds)
+            status, payload = process.ask(request, limits.seconds, limits.ocr_page_seconds + 5)
         except _Timeout:
             process.kill()
             _current = None
@@ -212,4 +236,7 @@ def _death(code: int | None, memory_mb: int) -> str:
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]), int(sys.argv[2]))
+    # Serve from the module readers import (`page_done`), not from this __main__ copy.
+    from storage.formats import sandbox as _module
+
+    _module.serve(int(sys.argv[1]), int(sys.argv[2]))
