@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from itertools import islice
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -302,6 +302,8 @@ def analyze_files(
 ) -> Iterator[AnalyzedFile | SkippedFile]:
     """Every source analysed, in order; in `workers` processes when the run is large."""
     if workers <= 1 or sum(s.size for s in sources) < PARALLEL_MIN_BYTES:
+        # One file at a time here: a scanned PDF's pages are read by OCR on every core.
+        limits = replace(limits, ocr_workers=min(usable_cpus(), 4))
         vocabulary = _Vocabulary()
         try:
             for source in sources:

@@ -338,6 +338,51 @@ def test_ocr_pages_lose_page_numbers_and_running_headers(
     assert all(w * h <= 1_010_000 for w, h in sizes)  # (rounded up to whole pixels)
 
 
+ORDINALS = "الأولى الثانية الثالثة الرابعة الخامسة".split()
+
+
+def test_pages_read_by_ocr_at_once_come_back_in_page_order(
+        monkeypatch, tmp_path: Path, scanned_pdf: Path) -> None:
+    import threading
+    import time as clock
+
+    from storage.formats import ocr
+    from storage.formats import pdf as pdf_module
+
+    writer = pypdf.PdfWriter()
+    for _ in range(5):
+        writer.append(str(scanned_pdf))
+    path = tmp_path / "five.pdf"
+    writer.write(path)
+    render = pdf_module._render
+
+    def tagged(pdf, index, limits):
+        image = render(pdf, index, limits)
+        image.info["page"] = index + 1
+        return image
+
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def fake_ocr(image, *, timeout: float, lang: str = "ara") -> list[str]:
+        page = image.info["page"]
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        clock.sleep(0.3 if page % 2 else 0.05)  # odd pages finish after the next one
+        with lock:
+            running[0] -= 1
+        return [f"نص الصفحة {ORDINALS[page - 1]}"]  # (digits alone would look like a header)
+
+    monkeypatch.setattr(pdf_module, "_render", tagged)
+    monkeypatch.setattr(ocr, "unavailable", lambda lang="ara": None)
+    monkeypatch.setattr(ocr, "ocr_image", fake_ocr)
+    result = extract(path, ocr_workers=2)
+    assert [(b.text, b.page) for b in result.blocks] == [
+        (f"نص الصفحة {ORDINALS[n - 1]}", n) for n in range(1, 6)
+    ]
+    assert result.ocr_pages == 5 and most[0] == 2  # two pages were read at once
+
+
 def test_ocr_unavailable_reason_is_given(monkeypatch, scanned_pdf: Path) -> None:
     from storage.formats import ocr
 

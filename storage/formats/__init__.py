@@ -55,6 +55,7 @@ class Limits:
     ocr: bool = True  # read pages without a text layer with Tesseract (when installed)
     ocr_page_seconds: float = 60.0  # one page's OCR is stopped after this long
     ocr_dpi: int = 200  # measured: as good as 300 dpi from 9 pt up, 20 % faster (ocr.py)
+    ocr_workers: int = 1  # pages of one PDF read by Tesseract at once (the indexer sets it)
     seconds: float = 600.0  # reading one file is stopped after this (OCR'd pages not counted)
     memory_mb: int = 1536  # ... or when it needs more memory than this
 

@@ -39,6 +39,8 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from storage.formats import Block, Extracted, ExtractError, Limits, sandbox
 from storage.formats.arabic_text import clean
@@ -203,6 +205,17 @@ def _ocr_unavailable(limits: Limits) -> str | None:
     return ocr.unavailable()
 
 
+def _render(pdf, index: int, limits: Limits):
+    """Page `index` as an image for OCR: `limits.ocr_dpi`, at most `OCR_MAX_PIXELS`."""
+    page = pdf[index]
+    try:
+        width, height = page.get_size()
+        scale = min(limits.ocr_dpi / 72, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
+        return page.render(scale=scale).to_pil()
+    finally:
+        page.close()
+
+
 def _ocr_pages(pdf, indexes: list[int], limits: Limits, result: Extracted,
                has_text_pages: bool) -> list[Block]:
     """OCR the pages without a text layer (or say why not); fills the OCR counters.
@@ -223,28 +236,36 @@ def _ocr_pages(pdf, indexes: list[int], limits: Limits, result: Extracted,
     blocks: list[Block] = []
     failed: list[tuple[int, str]] = []
     started = time.monotonic()
+
+    def read(image) -> list[str]:
+        try:
+            return ocr.ocr_image(image, timeout=limits.ocr_page_seconds)
+        finally:
+            image.close()
+
+    # Pages are rendered one by one (PDFium is not thread-safe) and read by up to
+    # `ocr_workers` Tesseract processes at once, a few pages ahead at most.
+    pending: deque[tuple[int, Future[list[str]]]] = deque()
     try:
-        for index in indexes:
-            page = pdf[index]
-            try:
-                width, height = page.get_size()
-                scale = min(limits.ocr_dpi / 72, (OCR_MAX_PIXELS / max(width * height, 1)) ** 0.5)
-                image = page.render(scale=scale).to_pil()
-            finally:
-                page.close()
-            try:
-                paragraphs_ = ocr.ocr_image(image, timeout=limits.ocr_page_seconds)
-            except ExtractError as exc:
-                failed.append((index + 1, str(exc)))
-                continue
-            finally:
-                image.close()
-                sandbox.page_done()  # the file's deadline does not count OCR'd pages
-            result.ocr_pages += 1
-            for text in paragraphs_:
-                text = " ".join(clean(text).split())
-                if text:
-                    blocks.append(Block(text, page=index + 1))
+        with ThreadPoolExecutor(max_workers=max(1, limits.ocr_workers)) as pool:
+            for position, index in enumerate(indexes):
+                pending.append((index, pool.submit(read, _render(pdf, index, limits))))
+                while pending and (
+                    len(pending) > 2 * limits.ocr_workers or position == len(indexes) - 1
+                ):
+                    page, future = pending.popleft()
+                    try:
+                        texts = future.result()
+                    except ExtractError as exc:
+                        failed.append((page + 1, str(exc)))
+                        continue
+                    finally:
+                        sandbox.page_done()  # the file's deadline does not count OCR'd pages
+                    result.ocr_pages += 1
+                    for text in texts:
+                        text = " ".join(clean(text).split())
+                        if text:
+                            blocks.append(Block(text, page=page + 1))
     finally:
         result.ocr_seconds += time.monotonic() - started
     blocks = _without_running_ocr_lines(blocks)
