@@ -29,11 +29,14 @@ from benchmarks import producers
 from benchmarks.common import ROOT, DataMissing, Question, load_seeds_dev, word_f1
 from benchmarks.producers import Doc, ProducerUnavailable
 from retrieval.search import Searcher
+from storage.analysis import usable_cpus
 from storage.formats import Limits, extract, sniff
 from storage.indexer import index_collection
 from storage.store import Store
 
 DEFAULT_EVAL_DIR = ROOT.parent / "shared" / "eval"
+#: Reading as an index run of a few files does: OCR on every core.
+READING = Limits(ocr_workers=min(usable_cpus(), 4))
 DEFAULT_OUT = ROOT / "benchmarks" / "out" / "documents"
 SEEDS = ROOT / "seeds"
 
@@ -115,7 +118,7 @@ def run_format(
             return row
         data = path.read_bytes()
         started = time.perf_counter()
-        document = extract(sniff(path.name, data), data, Limits())
+        document = extract(sniff(path.name, data), data, READING)
         row.extract_seconds += time.perf_counter() - started
         row.pages += document.pages or 0
         row.ocr_pages += document.ocr_pages
@@ -196,7 +199,8 @@ def table(rows: list[FormatRow]) -> str:
             lines.append(f"| {r.name} | not run: {r.unavailable} |||||||")
             continue
         ref = f" (txt {reference.hit1})" if reference and r is not reference else ""
-        rate = f"{r.pages / r.extract_seconds:.0f}" if r.pages and r.extract_seconds else "—"
+        per_second = r.pages / r.extract_seconds if r.pages and r.extract_seconds else 0.0
+        rate = f"{per_second:.{1 if per_second < 10 else 0}f}" if per_second else "—"
         if r.ocr_pages:
             rate += f" (OCR, {r.ocr_pages} pages)"
         skipped = f"; skipped {len(r.skipped)}" if r.skipped else ""
