@@ -5,7 +5,7 @@
 Private chats: every text is a question. Groups: `/ask سؤال`, a mention of the bot
 or a reply to one of its messages; nothing else is read. Channels: posts starting
 with /ask or mentioning the bot. Inline mode: `@BotName سؤال`. Admins (ADMIN_IDS):
-/reindex, /stats and .txt/.md uploads in a private chat.
+/reindex, /stats and document uploads (PDF, Word, web pages, text) in a private chat.
 
 Handlers stay thin: they ask the service (in a worker thread, so the event loop is
 never blocked) and send what `bot.render` makes of the answer.

@@ -108,7 +108,7 @@ def detect(data: bytes) -> str:
     head = data[:4096]
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "binary"
-    start = head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n").lower()
+    start = head[:1024].decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")[:16].lower()
     if start.startswith(_HTML_START) and "<html" in head.decode("latin-1").lower():
         return "html"
     return "text"
