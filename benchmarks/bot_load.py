@@ -37,7 +37,7 @@ from benchmarks.scale import load_questions
 from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
 from retrieval.search import Answer
 
 ROOT = Path(__file__).resolve().parent.parent

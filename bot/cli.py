@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "health":
             return cmd_health(service, settings)
         if command == "run":
-            from bot.telegram_app import run_bot
+            from bot.telegram.app import run_bot
 
             settings.check_token()
             log.info("settings: %s", settings.describe())

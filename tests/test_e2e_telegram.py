@@ -25,17 +25,13 @@ from typing import Any
 
 import pytest
 
+from bot.render import ADMINS_ONLY_HTML, UPLOAD_ADMINS_ONLY_HTML
+from bot.settings import Settings
+from bot.webhook import SECRET_HEADER
 from tests.telegram_emulator import Call, TelegramEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-
-if not (ROOT / "bot" / "telegram_app.py").exists():
-    pytest.skip("bot/telegram_app.py (the Telegram bot) is not written yet", allow_module_level=True)
-
-from bot.render import ADMINS_ONLY_HTML, UPLOAD_ADMINS_ONLY_HTML
-from bot.settings import Settings
-from bot.webhook import SECRET_HEADER
 
 TOKEN = "987654321:AAE2eTestTokenForTheQaBot_012345678"
 BOT_USERNAME = "SeedQaBot"

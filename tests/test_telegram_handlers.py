@@ -17,12 +17,16 @@ from typing import Any
 
 import pytest
 from telegram import Update
+from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from bot import render, telegram_app
+from bot import render
 from bot.service import QAService
 from bot.settings import Settings
-from bot.telegram_app import build_application, configure_logging, redact
+from bot.telegram.app import build_application, post_init, run_bot
+from bot.telegram.buttons import keyboard
+from bot.telegram.logs import RedactToken, configure_logging, redact
+from bot.telegram.state import ButtonMemory, ButtonState
 from storage.indexer import index_collection
 from tests.telegram_emulator import parse_html
 
@@ -303,7 +307,7 @@ def _restore_logging():
     yield
     for handler in root.handlers:
         handler.filters[:] = saved.get(
-            handler, [f for f in handler.filters if not isinstance(f, telegram_app.RedactToken)]
+            handler, [f for f in handler.filters if not isinstance(f, RedactToken)]
         )
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -622,8 +626,8 @@ async def test_stale_or_unknown_button_gets_a_polite_answer(bot: Bot, data: str)
 
 
 async def test_button_memory_is_bounded(bot: Bot):
-    memory = telegram_app.ButtonMemory(size=3)
-    state = telegram_app.ButtonState("س", 3, (), True)
+    memory = ButtonMemory(size=3)
+    state = ButtonState("س", 3, (), True)
     keys = [memory.put(state) for _ in range(5)]
     assert memory.get(keys[0]) is None and memory.get(keys[-1]) is state
     assert all(len(f"f:{k}:9".encode()) <= 64 for k in keys)
@@ -686,7 +690,7 @@ async def until(condition, limit: int = 2000) -> None:
 async def test_reindex_runs_in_a_thread_answers_continue_and_progress_is_edited(
     make_bot, seed_db: Path, seed_dir: Path, monkeypatch
 ):
-    monkeypatch.setattr(telegram_app, "PROGRESS_EDIT_SECONDS", 0.01)
+    monkeypatch.setattr("bot.telegram.admin.PROGRESS_EDIT_SECONDS", 0.01)
     service = GatedService(seed_db, seed_dir)
     bot = await make_bot(service=service)
     job = asyncio.create_task(bot.send(bot.private("/reindex", user=ADMIN)))
@@ -716,7 +720,7 @@ async def test_stats_for_admins(bot: Bot):
 
 
 async def test_commands_are_registered_for_users_and_admins(bot: Bot):
-    await telegram_app.post_init(bot.app)
+    await post_init(bot.app)
     calls = bot.request.sent("setMyCommands")
     by_scope = {
         json.dumps(c["scope"], sort_keys=True): [x["command"] for x in c["commands"]] for c in calls
@@ -875,7 +879,7 @@ def test_redact_removes_the_token_and_its_secret():
 
 async def test_one_log_line_per_question_without_the_text_unless_asked(make_bot, caplog):
     bot = await make_bot()
-    with caplog.at_level(logging.INFO, logger="bot.telegram_app"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram"):
         await bot.send(bot.private(QUESTION))
         await bot.send(bot.group(f"/ask {QUESTION}"))
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("question ")]
@@ -884,7 +888,7 @@ async def test_one_log_line_per_question_without_the_text_unless_asked(make_bot,
     assert QUESTION not in caplog.text
     caplog.clear()
     verbose = await make_bot(log_questions=True)
-    with caplog.at_level(logging.INFO, logger="bot.telegram_app"):
+    with caplog.at_level(logging.INFO, logger="bot.telegram"):
         await verbose.send(verbose.private(QUESTION))
     assert QUESTION in caplog.text
 
@@ -953,9 +957,9 @@ def test_run_bot_uses_a_webhook_when_webhook_url_is_set_else_polling(monkeypatch
     async def serve(app, settings, service, allowed_updates):
         calls["webhook"] = (settings, allowed_updates)
 
-    monkeypatch.setattr(telegram_app.webhook, "serve", serve)
+    monkeypatch.setattr("bot.webhook.serve", serve)
     monkeypatch.setattr(
-        telegram_app.Application,
+        Application,
         "run_polling",
         lambda self, **kw: calls.setdefault("polling", kw["allowed_updates"]),
     )
@@ -963,7 +967,7 @@ def test_run_bot_uses_a_webhook_when_webhook_url_is_set_else_polling(monkeypatch
         telegram_bot_token=TOKEN,
         webhook_url="https://bot.example.org/telegram/hook" if webhook else "",
     )
-    assert telegram_app.run_bot(settings, QAService(":memory:", ".")) == 0
+    assert run_bot(settings, QAService(":memory:", ".")) == 0
     if webhook:
         assert set(calls) == {"webhook"} and calls["webhook"][0] is settings
         allowed = calls["webhook"][1]
@@ -1097,7 +1101,7 @@ async def test_bad_questions_get_valid_replies(make_bot, capsys):
     longest = 0
     for question in inputs[FUZZ_THROUGH_HANDLERS:]:
         answer = bot.service.ask(question, top=3)
-        markup = telegram_app._keyboard(state, question, answer, 0)
+        markup = keyboard(state, question, answer, 0)
         longest = max(longest, _check_reply(render.answer_to_html(answer), markup and markup.to_dict()))
     for question in inputs[:FUZZ_THROUGH_HANDLERS]:
         await bot.send(bot.private(question))
