@@ -135,6 +135,7 @@ NO_MORE_TEXT = "لا توجد نتائج أخرى لهذا السؤال."
 FILE_GONE_TEXT = "لم يعد هذا الملف في مجموعة الوثائق."
 FILE_TOO_BIG_TEXT = "الملف أكبر مما يسمح تيليغرام بإرساله (50 ميغابايت)."
 PRIVATE_BOT_TEXT = "هذا بوت خاص."
+ADMINS_ONLY_TEXT = "هذا الزر لمشرفي البوت فقط."
 INLINE_NO_ANSWER_TEXT = "لا شيء في الوثائق عن هذا — اضغط للمساعدة"
 USER_COMMANDS = {
     "start": "ما الذي يفعله البوت",
@@ -145,7 +146,18 @@ USER_COMMANDS = {
 ADMIN_COMMANDS = {
     "reindex": "إعادة فهرسة مجلد الوثائق",
     "stats": "إحصاءات الفهرس والأسئلة",
+    "remove": "حذف وثيقة من المجموعة: ‎/remove اسم الملف",
+    "lastindex": "تقرير آخر فهرسة",
 }
+REMOVE_HINT_HTML = (
+    "اكتب اسم الملف بعد الأمر، مثل: <code>/remove تقرير 2024.pdf</code> "
+    "(الأسماء في /sources)."
+)
+REMOVE_YES_LABEL = "نعم، احذفها"
+REMOVE_NO_LABEL = "إلغاء"
+REMOVE_CANCELLED_HTML = "ألغيت الحذف، ولم يتغير شيء."
+REMOVE_GONE_HTML = "لم تعد هذه الوثيقة في المجموعة."
+NO_INDEX_RUN_HTML = "لم تجرِ فهرسة منذ تشغيل البوت. أرسل /reindex لإجرائها الآن."
 _STAGES = {"reading": "قراءة الملفات", "indexing": "فهرسة الملفات", "postings": "كتابة الفهرس"}
 _REASONS = (  # the indexer's reasons for skipping a file, in Arabic
     ("too large", "كبير جداً"),
@@ -342,6 +354,8 @@ def help_html(username: str, *, admin: bool = False) -> str:
             "<b>للمشرفين:</b>",
             "/reindex — إعادة فهرسة مجلد الوثائق",
             "/stats — إحصاءات الفهرس والأسئلة",
+            "/remove اسم الملف — حذف وثيقة من المجموعة (بعد التأكيد)",
+            "/lastindex — تقرير آخر فهرسة",
             (
                 "أرسل ملف PDF أو Word ‏(‎.docx) أو صفحة ويب (‎.html) أو نصاً (‎.txt أو ‎.md) "
                 "في هذه المحادثة لإضافته إلى الوثائق؛ "
@@ -417,6 +431,31 @@ def report_to_html(report: IndexReport, limit: int = TELEGRAM_LIMIT) -> str:
         f"• <code>{_esc(_short(p))}</code>: {_esc(skip_reason_ar(r))}" for p, r in report.skipped
     ]
     return _lines_within(head + [f"<b>الملفات المتخطاة ({len(report.skipped)}):</b>"], items, limit)
+
+
+def remove_confirm_html(source: SourceInfo) -> str:
+    """The question an admin answers before a document leaves the collection."""
+    return (
+        f"هل تريد حذف <code>{_esc(_short(source.path))}</code> ({_size_ar(source)}) "
+        "من المجموعة؟ سيُنقل الملف إلى مجلد المحذوفات بجانب الفهرس، ولن تظهر فقراته في الإجابات."
+    )
+
+
+def remove_not_found_html(name: str, similar: list[SourceInfo]) -> str:
+    """/remove with a name that is no indexed file (and the files whose path contains it)."""
+    text = f"لا توجد في المجموعة وثيقة باسم <code>{_esc(_short(name))}</code>."
+    if similar:
+        text += "\nهل تقصد:\n" + "\n".join(f"• <code>{_esc(_short(s.path))}</code>" for s in similar)
+    return text
+
+
+def removed_html(source: str, report: IndexReport) -> str:
+    """A document taken out of the collection, and the index after it."""
+    return (
+        f"حذفت <code>{_esc(_short(source))}</code> من المجموعة (نُقل إلى مجلد المحذوفات).\n"
+        f"الفهرس الآن: {count_ar(report.documents, DOCUMENTS)}، "
+        f"{count_ar(report.passages, PASSAGES)}."
+    )
 
 
 def reindex_failed_html(reason: str) -> str:

@@ -7,7 +7,9 @@ answering from the old index while a reindex runs.
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 from retrieval.search import Answer, Searcher
@@ -43,6 +45,7 @@ class QAService:
         self._store: Store | None = None
         self._searcher: Searcher | None = None
         self._index_lock = threading.Lock()
+        self.last_report: IndexReport | None = None  # of the last index run since start
 
     def ensure_index(
         self, progress: Progress | None = None, *, keep_collection: bool = False
@@ -75,16 +78,34 @@ class QAService:
             self.corpus_dir = Path(corpus_dir)
         with self._index_lock:
             try:
-                return self._index(progress)
+                report = self._index(progress)
             except BrokenStoreError as exc:  # the files are the source of truth: rebuild
                 self.close()
                 self._set_aside(exc)
-                return self._index(progress)
+                report = self._index(progress)
+            self.last_report = report
+            return report
 
     def _index(self, progress: Progress | None) -> IndexReport:
         return index_collection(
             self.database_path, self.corpus_dir, progress=progress, limits=self.limits
         )
+
+    def remove(self, source: str) -> tuple[Path, IndexReport]:
+        """Take an indexed file out of the collection and the index.
+
+        The file is moved, not deleted, to `removed/` beside the store (named with the
+        time), so an admin's slip can be undone by moving it back; returns where it went.
+        """
+        path = self.source_file(source)
+        if path is None:
+            raise StoreError(f"not in the collection: {source}")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        trash = self.database_path.parent / "removed"
+        trash.mkdir(parents=True, exist_ok=True)
+        target = trash / f"{stamp}-{path.name}"
+        shutil.move(path, target)
+        return target, self.reindex()
 
     def _set_aside(self, exc: BrokenStoreError) -> None:
         """Move a broken store aside (kept for inspection) so it can be rebuilt."""
@@ -114,6 +135,18 @@ class QAService:
         root = self.corpus_dir.resolve()
         path = (root / source).resolve()
         return path if path.is_relative_to(root) and path.is_file() else None
+
+    def find_source(self, name: str) -> tuple[SourceInfo | None, list[SourceInfo]]:
+        """The indexed file `name` names (its path, or a file name unique in the collection),
+        else None and up to five files whose path contains it."""
+        sources = self.sources()
+        name = name.strip()
+        exact = [s for s in sources if s.path == name] or [
+            s for s in sources if s.path.rsplit("/", 1)[-1] == name
+        ]
+        if len(exact) == 1:
+            return exact[0], []
+        return None, [s for s in sources if name and name in s.path][:5]
 
     def sources(self) -> list[SourceInfo]:
         """The indexed files."""

@@ -727,7 +727,65 @@ async def test_commands_are_registered_for_users_and_admins(bot: Bot):
     }
     assert by_scope[json.dumps({"type": "default"})] == ["start", "help", "sources", "ask"]
     admin_scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
-    assert by_scope[admin_scope] == ["start", "help", "sources", "ask", "reindex", "stats"]
+    assert by_scope[admin_scope] == [
+        "start", "help", "sources", "ask", "reindex", "stats", "remove", "lastindex"
+    ]
+
+
+# --- managing the collection: /remove, /lastindex ------------------------------------------------
+
+REMOVED = "001_29605565af34d15c.txt"
+
+
+async def test_an_admin_removes_a_document_after_confirming(
+    bot: Bot, seed_dir: Path, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.telegram")
+    await bot.send(bot.private(f"/remove {REMOVED}", user=ADMIN))
+    question = bot.last_sent_message()
+    assert REMOVED in check_html(question["text"]) and (seed_dir / REMOVED).exists()
+    yes, no = callback_data(question["reply_markup"])
+    assert yes.startswith("rm:") and no == "rm:-" and len(yes.encode()) <= 64
+    await bot.send(bot.press(yes, question, user=ADMIN))
+    done = bot.request.sent("editMessageText")[-1]
+    assert "حذفت" in check_html(done["text"]) and "4 وثائق" in done["text"]
+    assert not (seed_dir / REMOVED).exists()
+    kept = list((bot.service.database_path.parent / "removed").glob(f"*-{REMOVED}"))
+    assert len(kept) == 1  # moved aside, not deleted: an admin's slip can be undone
+    assert all(r.source != REMOVED for r in bot.service.ask("متى تبدأ زيارة لافروف؟", 5).results)
+    assert f"admin {ADMIN}: removed '{REMOVED}'" in caplog.text
+    await bot.send(bot.press(yes, question, user=ADMIN))  # pressed again: already gone
+    assert "لم تعد هذه الوثيقة" in bot.request.sent("editMessageText")[-1]["text"]
+
+
+async def test_remove_is_cancelled_or_refused_and_nothing_changes(bot: Bot, seed_dir: Path):
+    await bot.send(bot.private(f"/remove {REMOVED}", user=ADMIN))
+    question = bot.last_sent_message()
+    yes, no = callback_data(question["reply_markup"])
+    await bot.send(bot.press(yes, question, user=USER))  # not an admin: the button refuses
+    assert bot.request.sent("answerCallbackQuery")[-1]["show_alert"] is True
+    await bot.send(bot.press(no, question, user=ADMIN))
+    assert "ألغيت" in bot.request.sent("editMessageText")[-1]["text"]
+    await bot.send(bot.private(f"/remove {REMOVED}", user=USER))
+    assert "لمشرفي البوت فقط" in bot.replies()[-1]["text"]
+    assert (seed_dir / REMOVED).exists() and len(bot.service.sources()) == 5
+
+
+async def test_remove_with_a_wrong_name_suggests_the_files_it_may_mean(bot: Bot):
+    await bot.send(bot.private("/remove", user=ADMIN))
+    assert "/remove تقرير 2024.pdf" in check_html(bot.replies()[-1]["text"])
+    await bot.send(bot.private("/remove 001_", user=ADMIN))
+    text = check_html(bot.replies()[-1]["text"])
+    assert "لا توجد في المجموعة وثيقة" in text and REMOVED in text
+    assert "reply_markup" not in bot.replies()[-1]
+
+
+async def test_lastindex_shows_the_last_report(bot: Bot):
+    await bot.send(bot.private("/lastindex", user=ADMIN))
+    assert "لم تجرِ فهرسة منذ تشغيل البوت" in bot.replies()[-1]["text"]
+    await bot.send(bot.private("/reindex", user=ADMIN))
+    await bot.send(bot.private("/lastindex", user=ADMIN))
+    assert "اكتملت إعادة الفهرسة" in check_html(bot.replies()[-1]["text"])
 
 
 # --- uploads --------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
-"""Admin commands (ADMIN_IDS only): /reindex with a progress message, /stats, and
-document uploads (PDF, Word, web pages, text) in a private chat."""
+"""Admin commands (ADMIN_IDS only): /reindex with a progress message, /stats, /remove
+(with a confirm button), /lastindex, and document uploads (PDF, Word, web pages, text)
+in a private chat. Every admin action is logged with the admin's numeric id."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -51,6 +53,7 @@ async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if state.reindexing:
         await update.effective_message.reply_html(render.REINDEX_BUSY_HTML)
         return
+    log.info("admin %s: /reindex", update.effective_user.id)
     state.reindexing = True
     try:
         progress = await update.effective_message.reply_html(render.REINDEX_STARTED_HTML)
@@ -129,7 +132,9 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             data,
             replace=wants_replace(message.caption),
         )
-        log.info("upload saved: %r (replaced=%s)", name, replaced)
+        log.info(
+            "admin %s: upload saved: %r (replaced=%s)", update.effective_user.id, name, replaced
+        )
         report = await asyncio.to_thread(state.service.reindex)
         skipped = dict(report.skipped).get(name)
         if skipped is not None and not replaced:  # unreadable: not kept in the collection
@@ -145,3 +150,76 @@ async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await status.edit_text(render.reindex_failed_html(str(exc)))
         return
     await status.edit_text(render.upload_saved_html(name, replaced, report))
+
+
+def _remove_key(path: str) -> str:
+    """A document's name in callback data (64 bytes at most, and valid after a restart)."""
+    return hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+
+
+async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove NAME (admins): ask to confirm taking one document out of the collection."""
+    state = bot_state(context)
+    if await _refuse_non_admin(update, state):
+        return
+    name = " ".join(context.args or [])
+    if not name.strip():
+        await update.effective_message.reply_html(render.REMOVE_HINT_HTML)
+        return
+    source, similar = await asyncio.to_thread(state.service.find_source, name)
+    if source is None:
+        await update.effective_message.reply_html(render.remove_not_found_html(name, similar))
+        return
+    key = _remove_key(source.path)
+    buttons = InlineKeyboardMarkup([[
+        InlineKeyboardButton(render.REMOVE_YES_LABEL, callback_data=f"rm:{key}"),
+        InlineKeyboardButton(render.REMOVE_NO_LABEL, callback_data="rm:-"),
+    ]])
+    log.info("admin %s: /remove %r asked", update.effective_user.id, source.path)
+    await update.effective_message.reply_html(
+        render.remove_confirm_html(source), reply_markup=buttons
+    )
+
+
+async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """«نعم، احذفها» / «إلغاء» under a /remove question (admins only, as the command)."""
+    query = update.callback_query
+    state = bot_state(context)
+    if not is_admin(update, state):
+        await query.answer(render.ADMINS_ONLY_TEXT, show_alert=True)
+        return
+    key = (query.data or "").partition(":")[2]
+    await query.answer()
+    if key == "-":
+        await query.edit_message_text(render.REMOVE_CANCELLED_HTML)
+        return
+    sources = await asyncio.to_thread(state.service.sources)
+    source = next((s.path for s in sources if _remove_key(s.path) == key), None)
+    if source is None or state.service.source_file(source) is None:
+        await query.edit_message_text(render.REMOVE_GONE_HTML)
+        return
+    if state.reindexing:
+        await query.edit_message_text(render.REINDEX_BUSY_HTML)
+        return
+    state.reindexing = True
+    try:
+        moved, report = await asyncio.to_thread(state.service.remove, source)
+    except StoreError as exc:
+        log.warning("remove failed: %s", exc)
+        await query.edit_message_text(render.reindex_failed_html(str(exc)))
+        return
+    finally:
+        state.reindexing = False
+    log.info("admin %s: removed %r (moved to %s)", update.effective_user.id, source, moved)
+    await query.edit_message_text(render.removed_html(source, report))
+
+
+async def last_index(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lastindex (admins): the report of the last index run since the bot started."""
+    state = bot_state(context)
+    if await _refuse_non_admin(update, state):
+        return
+    report = state.service.last_report
+    await update.effective_message.reply_html(
+        render.report_to_html(report) if report else render.NO_INDEX_RUN_HTML
+    )

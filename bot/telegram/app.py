@@ -117,6 +117,8 @@ def build_application(
             CommandHandler("ask", readers.ask_command, filters=new),
             CommandHandler("reindex", admin.reindex, filters=new),
             CommandHandler("stats", admin.stats, filters=new),
+            CommandHandler("remove", admin.remove, filters=new),
+            CommandHandler("lastindex", admin.last_index, filters=new),
             MessageHandler(private & filters.Document.ALL, admin.upload),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, readers.private_question),
             MessageHandler(private & filters.COMMAND, readers.unknown_command),

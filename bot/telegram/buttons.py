@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import render
+from bot.telegram import admin
 from bot.telegram.state import BotState, ButtonState, bot_state, search, within_limit
 from retrieval.search import Answer, Result
 
@@ -41,10 +42,14 @@ def keyboard(
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """«المزيد», «النص الكامل» and «الملف»; an unknown or expired key gets a polite answer."""
+    """«المزيد», «النص الكامل», «الملف» (and /remove's); an unknown or expired key gets a
+    polite answer."""
     query = update.callback_query
     state = bot_state(context)
     kind, _, rest = (query.data or "").partition(":")
+    if kind == "rm":  # under a /remove question: the admin's own handler
+        await admin.remove_button(update, context)
+        return
     key, _, index = rest.partition(":")
     saved = state.buttons.get(key) if kind in ("m", "f", "d") else None
     if saved is None or query.message is None:
