@@ -311,16 +311,21 @@ def test_scanned_page_goes_to_ocr(monkeypatch, scanned_pdf: Path) -> None:
     assert result.ocr_pages == 1 and result.ocr_seconds >= 0
 
 
+def _repeated(pdf: Path, times: int, path: Path) -> Path:
+    """A PDF of `times` copies of `pdf`'s pages."""
+    writer = pypdf.PdfWriter()
+    for _ in range(times):
+        writer.append(str(pdf))
+    writer.write(path)
+    return path
+
+
 def test_ocr_pages_lose_page_numbers_and_running_headers(
         monkeypatch, tmp_path: Path, scanned_pdf: Path) -> None:
     from storage.formats import ocr
     from storage.formats import pdf as pdf_module
 
-    writer = pypdf.PdfWriter()
-    for _ in range(3):
-        writer.append(str(scanned_pdf))
-    path = tmp_path / "three.pdf"
-    writer.write(path)
+    path = _repeated(scanned_pdf, 3, tmp_path / "three.pdf")
     pages = iter(range(1, 4))
     bodies = ["افتتح المعرض أبوابه للزوار", "وشارك فيه مئة عارض", "ويختتم يوم الجمعة"]
     sizes = []
@@ -349,11 +354,7 @@ def test_pages_read_by_ocr_at_once_come_back_in_page_order(
     from storage.formats import ocr
     from storage.formats import pdf as pdf_module
 
-    writer = pypdf.PdfWriter()
-    for _ in range(5):
-        writer.append(str(scanned_pdf))
-    path = tmp_path / "five.pdf"
-    writer.write(path)
+    path = _repeated(scanned_pdf, 5, tmp_path / "five.pdf")
     render = pdf_module._render
 
     def tagged(pdf, index, limits):
