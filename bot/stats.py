@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two writes of the buffered questions to the stats file.
 FLUSH_SECONDS = 5.0
+DAY_SECONDS = 86_400
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,9 @@ class LastingStats(QuestionStats):
         self._buffer: list[tuple[float, str, float, bool]] = []
         self._buffer_lock = threading.Lock()
         self._store_lock = threading.Lock()  # one flush or read of the file at a time
-        self._unwritten: dict[tuple[str, str], DayCount] = {}  # kept after a failed write
+        self._unwritten: dict[tuple[int, str], DayCount] = {}  # kept after a failed write
         self._failing = False
+        self.writes = 0  # successful flushes that wrote something
         self._stop = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="stats-writer", daemon=True)
@@ -152,10 +154,10 @@ class LastingStats(QuestionStats):
             with self._buffer_lock:
                 taken, self._buffer = self._buffer, []
             for when, chat_type, seconds, answered in taken:
-                day = datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d")
-                key = (day, chat_type)
+                key = (int(when // DAY_SECONDS), chat_type)  # the UTC day
                 if key not in self._unwritten:
-                    self._unwritten[key] = DayCount(day, chat_type)
+                    day = datetime.fromtimestamp(key[0] * DAY_SECONDS, timezone.utc)
+                    self._unwritten[key] = DayCount(day.strftime("%Y-%m-%d"), chat_type)
                 self._unwritten[key].count(seconds, answered)
             if not self._unwritten:
                 return
@@ -169,6 +171,7 @@ class LastingStats(QuestionStats):
             if self._failing:
                 log.info("question stats written again")
             self._failing = False
+            self.writes += 1
             self._unwritten = {}
 
     def history(self) -> History:
