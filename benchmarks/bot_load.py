@@ -16,6 +16,11 @@ event loop, hand-off to the search process or thread, rendering, queueing behind
 other users. The scale issue's target: overhead
 p95 ≤ 50 ms. Also shown: each question's search alone, asked one by one (warm), and
 the longest stall of the event loop during the run.
+
+Question statistics are kept as the bot keeps them (`--stats 1`: daily counts in a
+stats file, here a temporary one, written by a background thread — every
+`--stats-flush` seconds, 0.1 by default so that writes happen during the run; the bot
+writes every 5 s) or in memory only (`--stats 0`), to measure what lasting counts add.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import asyncio
 import json
 import statistics
 import sys
+import tempfile
 import time
 from contextvars import ContextVar
 from pathlib import Path
@@ -37,8 +43,10 @@ from benchmarks.scale import load_questions
 from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
+from bot.stats import LastingStats, QuestionStats
 from bot.telegram.app import build_application
 from retrieval.search import Answer
+from storage.stats_store import StatsStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw_"  # a made-up token of the right shape
@@ -137,11 +145,17 @@ async def run_load(
     settings: Settings,
     questions: list[list[str]],
     pool: TimedPool | None = None,
+    stats: QuestionStats | None = None,
 ) -> dict[str, Any]:
     """Every user asks their questions in turn, all users at once; returns the timings."""
     request = RecordingRequest()
     app = build_application(
-        settings, service, request=request, rate_limiter=False, search_pool=pool
+        settings,
+        service,
+        request=request,
+        rate_limiter=False,
+        search_pool=pool,
+        stats=stats if stats is not None else QuestionStats(),
     )
     await app.initialize()
     replies, searches, empty = [], [], 0
@@ -196,7 +210,9 @@ def search_alone(service: QAService, questions: list[str]) -> list[float]:
     return times
 
 
-def render(result: dict[str, Any], alone: list[float], users: int, per_user: int) -> str:
+def render(
+    result: dict[str, Any], alone: list[float], users: int, per_user: int, stats: str = ""
+) -> str:
     """The report: a markdown table plus the counts."""
     rows = [
         ("search alone (one by one, warm)", alone),
@@ -215,6 +231,8 @@ def render(result: dict[str, Any], alone: list[float], users: int, per_user: int
         f"({result['no_answer']} with «no answer») in {result['wall']:.2f} s; "
         f"longest event-loop stall {result['stall'] * 1000:.1f} ms",
     ]
+    if stats:
+        lines.append(f"question stats: {stats}")
     return "\n".join(lines)
 
 
@@ -232,7 +250,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--processes", type=int, default=default_processes(),
                         help="search processes, as SEARCH_PROCESSES does; 1: a thread of the bot's "
                         "process (default: %(default)s, the bot's default here)")
+    parser.add_argument("--stats", type=int, choices=(0, 1), default=1,
+                        help="1: question counts kept in a (temporary) stats file, as the bot "
+                        "keeps them; 0: in memory only (default: %(default)s)")
+    parser.add_argument("--stats-flush", type=float, default=0.1, metavar="SECONDS",
+                        help="seconds between two writes of the stats file (default: "
+                        "%(default)s; the bot: 5)")
     return parser
+
+
+def _run_with_stats(
+    service: TimedService,
+    settings: Settings,
+    questions: list[list[str]],
+    pool: TimedPool | None,
+    args: argparse.Namespace,
+    folder: Path,
+) -> tuple[dict[str, Any], str]:
+    """run_load with the question stats `--stats` asks for; the timings and what was kept."""
+    if not args.stats:
+        result = asyncio.run(run_load(service, settings, questions, pool, QuestionStats()))
+        return result, "in memory only"
+    path = folder / "stats.sqlite3"
+    stats = LastingStats(path, flush_seconds=args.stats_flush)
+    try:
+        result = asyncio.run(run_load(service, settings, questions, pool, stats))
+    finally:
+        stats.close()
+    store = StatsStore(path)
+    written = store.history().questions
+    store.close()
+    return result, (
+        f"in a stats file, {stats.writes} writes (every {args.stats_flush:g} s), "
+        f"{written} questions in it"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -266,12 +317,13 @@ def main(argv: list[str] | None = None) -> int:
         alone = search_alone(service, asks)
         if pool is not None:  # the search processes are warmed the same way
             asyncio.run(_ask_all(pool, asks))
-        result = asyncio.run(run_load(service, settings, per_user, pool))
+        with tempfile.TemporaryDirectory() as folder:
+            result, kept = _run_with_stats(service, settings, per_user, pool, args, Path(folder))
     finally:
         if pool is not None:
             pool.close()
         service.close()
-    print(render(result, alone, args.users, args.per_user))
+    print(render(result, alone, args.users, args.per_user, kept))
     return 0
 
 

@@ -12,6 +12,7 @@ from bot.stats import StatsSnapshot
 from retrieval.search import Answer, Result
 from retrieval.snippets import ELLIPSIS
 from storage.indexer import DocumentRead, IndexReport
+from storage.stats_store import BUCKET_ERROR, History
 from storage.store import SourceInfo
 
 NO_ANSWER = (
@@ -501,22 +502,55 @@ def document_read_ar(read: DocumentRead) -> str:
     return text
 
 
-def stats_to_html(counts: dict[str, int], stats: StatsSnapshot) -> str:
-    """/stats: the index and the questions since the bot started."""
-    def ms(seconds: float | None) -> str:
-        return "—" if seconds is None else f"{seconds * 1000:.0f} ملّي ثانية"
+CHAT_TYPES_AR = {"private": "خاصة", "group": "مجموعات", "supergroup": "مجموعات", "channel": "قنوات"}
 
-    return "\n".join(
-        [
-            "<b>الإحصاءات</b>",
-            f"الوثائق: {counts.get('documents', 0)}",
-            f"الفقرات: {counts.get('paragraphs', 0)}",
-            f"المقاطع: {counts.get('passages', 0)}",
-            f"الأسئلة منذ التشغيل: {stats.questions}",
-            f"بلا إجابة: {stats.unanswered_share:.0%} ({stats.unanswered})",
-            f"زمن الإجابة: الوسيط {ms(stats.p50)}، والمئين 95 {ms(stats.p95)}",
-        ]
-    )
+
+def _ms(seconds: float | None, about: str = "") -> str:
+    return "—" if seconds is None else f"{about}{seconds * 1000:.0f} ملّي ثانية"
+
+
+def _by_chat_type(counts: dict[str, int]) -> str:
+    """«خاصة 12، مجموعات 3» (group and supergroup counted together)."""
+    named: dict[str, int] = {}
+    for chat_type, n in counts.items():
+        name = CHAT_TYPES_AR.get(chat_type, chat_type)
+        named[name] = named.get(name, 0) + n
+    return "، ".join(f"{_esc(name)} {n}" for name, n in named.items()) or "—"
+
+
+def stats_to_html(
+    counts: dict[str, int], stats: StatsSnapshot, history: History | None = None
+) -> str:
+    """/stats: the index, the questions since the bot started and since the first day kept."""
+    lines = [
+        "<b>الإحصاءات</b>",
+        f"الوثائق: {counts.get('documents', 0)}",
+        f"الفقرات: {counts.get('paragraphs', 0)}",
+        f"المقاطع: {counts.get('passages', 0)}",
+        "",
+        f"الأسئلة منذ التشغيل: {stats.questions}",
+        f"بلا إجابة: {stats.unanswered_share:.0%} ({stats.unanswered})",
+        f"زمن الإجابة: الوسيط {_ms(stats.p50)}، والمئين 95 {_ms(stats.p95)}",
+        f"حسب نوع المحادثة: {_by_chat_type(stats.by_chat_type)}",
+    ]
+    if history is None:
+        return "\n".join(lines)
+    first = history.first_day or history.since[:10]
+    lines += [
+        "",
+        f"الأسئلة منذ أول يوم ({first}): {history.questions}",
+        f"أيام فيها أسئلة: {history.days}",
+        f"بلا إجابة: {history.unanswered_share:.0%} ({history.unanswered})",
+        f"زمن الإجابة: الوسيط {_ms(history.p50, 'نحو ')}، والمئين 95 {_ms(history.p95, 'نحو ')}"
+        f" (بدقة ±{BUCKET_ERROR:.0%})",
+        f"حسب نوع المحادثة: {_by_chat_type(history.by_chat_type)}",
+    ]
+    if history.lost is not None:
+        lines.append(
+            f"⚠️ ضاع ما سُجّل قبل {history.lost.at} (UTC): كان ملف الإحصاءات تالفاً فنُقل إلى"
+            f" <code>{_esc(history.lost.moved_to)}</code> وبدأ العدّ من جديد."
+        )
+    return "\n".join(lines)
 
 
 def admin_error_html(where: str, detail: str) -> str:

@@ -25,6 +25,7 @@ class Settings:
 
     corpus_dir: Path = Path("seeds")
     database_path: Path = Path("data/bot.sqlite3")
+    stats_path: str = ""  # empty: <DATABASE_PATH stem>-stats.sqlite3 beside the store
     telegram_bot_token: str = field(default="", repr=False)
     admin_ids: frozenset[int] = frozenset()
     telegram_base_url: str = ""

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import bot_load
+from bot.stats import stats_path
 
 
-def test_every_user_gets_every_answer_and_the_report_says_so(seed_db, seed_dir, tmp_path, capsys):
+@pytest.mark.parametrize("stats", ["1", "0"])
+def test_every_user_gets_every_answer_and_the_report_says_so(
+    seed_db, seed_dir, tmp_path, capsys, stats
+):
     questions = tmp_path / "questions.txt"
     questions.write_text("متى تبدأ زيارة لافروف؟\nما هو الطقس على المريخ غدا\n", encoding="utf-8")
     code = bot_load.main(
         ["--db", str(seed_db), "--corpus", str(seed_dir), "--questions", str(questions),
-         "--users", "3", "--per-user", "2"]
+         "--users", "3", "--per-user", "2", "--stats", stats]
     )
     out = capsys.readouterr().out
     assert code == 0
     assert "answered 6/6 (3 with «no answer»)" in out  # the Mars question, asked by 3 users
     for row in ("search alone", "search inside the load run", "reply", "overhead"):
         assert f"| {row}" in out or f"| **{row}" in out
+    if stats == "1":  # a temporary stats file got every question
+        assert "question stats: in a stats file" in out and "6 questions in it" in out
+    else:
+        assert "question stats: in memory only" in out
+    assert not stats_path(seed_db).exists()  # never the file beside the measured index
 
 
 def test_a_missing_index_is_explained(tmp_path: Path, capsys):

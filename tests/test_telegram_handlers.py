@@ -23,6 +23,7 @@ from telegram.request import BaseRequest, RequestData
 from bot import render
 from bot.service import QAService
 from bot.settings import Settings
+from bot.stats import LastingStats, stats_path
 from bot.telegram.app import build_application, post_init, run_bot
 from bot.telegram.buttons import keyboard
 from bot.telegram.logs import RedactToken, configure_logging, redact
@@ -347,6 +348,7 @@ async def make_bot(seed_db: Path, seed_dir: Path):
     yield make
     for bot in bots:
         await bot.app.shutdown()
+        bot.app.bot_data["state"].stats.close()
     for service in services:
         service.close()
 
@@ -717,6 +719,43 @@ async def test_stats_for_admins(bot: Bot):
     assert f"الوثائق: {counts['documents']}" in text and f"المقاطع: {counts['passages']}" in text
     assert "الأسئلة منذ التشغيل: 2" in text and "بلا إجابة: 50% (1)" in text
     assert "الوسيط" in text and "المئين 95" in text and "ملّي ثانية" in text
+
+
+async def test_stats_shows_since_start_and_since_the_first_day_and_lasts(
+    make_bot, seed_db: Path
+):
+    earlier = LastingStats(stats_path(seed_db), clock=lambda: 1704196800.0)  # 2024-01-02
+    for i in range(4):
+        earlier.record(0.040, answered=i != 0, chat_type="channel" if i == 3 else "private")
+    earlier.close()
+    bot = await make_bot()
+    await bot.send(bot.private(QUESTION))
+    await bot.send(bot.group(f"/ask {NOWHERE}"))
+    await bot.send(bot.private("/stats", user=ADMIN))
+    text = check_html(bot.replies()[-1]["text"])
+    start, lasting = text.split("الأسئلة منذ أول يوم")
+    assert "الأسئلة منذ التشغيل: 2" in start and "بلا إجابة: 50% (1)" in start
+    assert "حسب نوع المحادثة: خاصة 1، مجموعات 1" in start
+    assert lasting.startswith(" (2024-01-02): 6") and "أيام فيها أسئلة: 2" in lasting
+    assert "بلا إجابة: 33% (2)" in lasting and "بدقة ±6%" in lasting
+    assert "حسب نوع المحادثة: خاصة 4، قنوات 1، مجموعات 1" in lasting
+    assert "ضاع" not in text
+
+    bot.app.bot_data["state"].stats.close()  # a restart: the file keeps the days
+    again = await make_bot()
+    await again.send(again.private("/stats", user=ADMIN))
+    text = check_html(again.replies()[-1]["text"])
+    assert "الأسئلة منذ التشغيل: 0" in text and "الأسئلة منذ أول يوم (2024-01-02): 6" in text
+
+
+async def test_stats_says_when_the_history_was_lost(make_bot, seed_db: Path):
+    stats_path(seed_db).write_bytes(b"not a database at all" * 500)
+    bot = await make_bot()
+    await bot.send(bot.private("/stats", user=ADMIN))
+    text = check_html(bot.replies()[-1]["text"])
+    assert "ضاع ما سُجّل قبل" in text and "bot-stats.sqlite3.broken-" in text
+    assert "الأسئلة منذ أول يوم" in text
+    assert list(seed_db.parent.glob("bot-stats.sqlite3.broken-*"))
 
 
 async def test_commands_are_registered_for_users_and_admins(bot: Bot):

@@ -92,12 +92,14 @@ async def _reindex_with_progress(state: BotState, progress: Message) -> IndexRep
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/stats (admins): documents, passages, questions, share unanswered, latency p50/p95."""
+    """/stats (admins): the index, and questions since start and since the first day kept."""
     state = bot_state(context)
     if await _refuse_non_admin(update, state):
         return
     counts = await asyncio.to_thread(state.service.counts)
-    await update.effective_message.reply_html(render.stats_to_html(counts, state.stats.snapshot()))
+    history = await asyncio.to_thread(state.stats.history)
+    text = render.stats_to_html(counts, state.stats.snapshot(), history)
+    await update.effective_message.reply_html(text)
 
 
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

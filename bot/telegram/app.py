@@ -36,7 +36,7 @@ from bot.ratelimit import QuestionLimiter
 from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
-from bot.stats import QuestionStats
+from bot.stats import LastingStats, QuestionStats, stats_path
 from bot.telegram import admin, buttons, readers
 from bot.telegram.logs import configure_logging, on_error, redact
 from bot.telegram.state import ALLOWED_UPDATES, BotState, ButtonMemory
@@ -69,12 +69,14 @@ def build_application(
     clock: Callable[[], float] = time.monotonic,
     rate_limiter: bool = True,
     search_pool: SearchPool | None = None,
+    stats: QuestionStats | None = None,
 ) -> Application:
     """The Application with every handler.
 
     `request` replaces the HTTP layer (tests); `rate_limiter=False` drops the pacing of
     outgoing messages (the load benchmark measures the bot, not Telegram's limits);
-    `search_pool` answers questions in worker processes (else in a thread).
+    `search_pool` answers questions in worker processes (else in a thread); `stats`
+    replaces the question statistics kept in the stats file beside the store (STATS_PATH).
     """
     builder = (
         Application.builder()
@@ -99,11 +101,13 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
+    if stats is None:
+        stats = LastingStats(stats_path(service.database_path, settings.stats_path))
     app.bot_data["state"] = BotState(
         settings=settings,
         service=service,
         limiter=QuestionLimiter(settings.questions_per_minute, clock=clock),
-        stats=QuestionStats(),
+        stats=stats,
         buttons=ButtonMemory(),
         search_pool=search_pool,
     )
@@ -197,6 +201,7 @@ def run_bot(settings: Settings, service: QAService) -> int:
     finally:
         if pool is not None:
             pool.close()
+        app.bot_data["state"].stats.close()  # writes the buffered question counts
         service.close()
-    log.info("stopped cleanly: answers in flight sent, store closed")
+    log.info("stopped cleanly: answers in flight sent, stats written, store closed")
     return 0

@@ -170,7 +170,7 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
     if not await within_limit(update, state):
         return
     answer, seconds = await search(state, question, state.settings.top_k, 0)
-    state.stats.record(seconds, answered=bool(answer.results))
+    state.stats.record(seconds, answered=bool(answer.results), chat_type=chat.type)
     log.info(
         "question chat=%s latency=%.3fs results=%d%s",
         chat.type,
