@@ -482,7 +482,7 @@ def _fmt(value: float | None) -> str:
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    """The table the README shows."""
+    """The table docs/benchmarks.md shows."""
     lines = [
         "| setting | engine | k1 / b | questions | n | R@1 | R@3 | MRR@10 | visible@3 | no answer |",
         "|---|---|---|---|---|---|---|---|---|---|",

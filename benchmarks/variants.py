@@ -187,7 +187,7 @@ def _share(n: int, d: int) -> str:
 
 
 def table(clusters: list[Cluster], tallies: list[Tally]) -> str:
-    """The README table: one row per cluster and the total."""
+    """The docs/benchmarks.md table: one row per cluster and the total."""
     lines = [
         "| cluster | paragraphs (left out) | no-name R@10, first draw | same spelling R@10 off / on "
         "| other spelling R@10 off | other spelling R@10 on | ratio on / same off |",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Defaults picked by measurement on the pooled benchmark (see README).
+#: Defaults picked by measurement on the pooled benchmark (docs/benchmarks.md, section 1).
 DEFAULT_K1 = 0.9
 DEFAULT_B = 0.2
 DEFAULT_EPSILON = 0.25

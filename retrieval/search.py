@@ -30,7 +30,7 @@ MAX_QUESTION_CHARS = 1000
 #: idf mass and holds no phrase of the question (two of its words side by side). Chosen
 #: with `python -m benchmarks.quality --sweep` (and `--pooled --sweep`): the lowest
 #: round value that refuses at least 90 % of the off-topic questions in a collection of
-#: one set's paragraphs; see the README for what it costs on real questions.
+#: one set's paragraphs; docs/benchmarks.md (section 2) says what it costs on real questions.
 DEFAULT_MIN_COVERAGE = 0.30
 
 

@@ -14,7 +14,7 @@ moves — and both have at least `MIN_LETTERS` letters. So ترمب / ترامب
 كتاب → كاتب moves the ا). Only words in at most `RARE_SHARE` of the passages take
 part (question words and variants alike): names, not the common vocabulary.
 
-Measured (README, "Spelling variants"): these rules keep the pooled R@1 of XQuAD-ar
+Measured (docs/benchmarks.md, "Spelling variants"): these rules keep the pooled R@1 of XQuAD-ar
 and ARCD at or above the exact analyzer's.
 
     >>> is_variant("شويجو", "شويغو"), is_variant("كتاب", "كاتب")

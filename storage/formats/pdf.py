@@ -3,7 +3,7 @@
     doc = extract_pdf(path.read_bytes(), Limits())   # ExtractError(reason) when unreadable
 
 Library: pypdfium2 (PDFium; Apache-2.0/BSD-3), chosen by `benchmarks/pdf_libraries.py`
-(5 seed articles × 6 producers; its docstring and the README have the table): word F1
+(5 seed articles × 6 producers; its docstring and docs/benchmarks.md have the table): word F1
 with this module 0.996-1.000 on every producer, each library's own text 0.01-0.999.
 
 No library is right on its own: PDFium reorders Arabic itself and gets Chromium's PDFs
