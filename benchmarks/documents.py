@@ -101,6 +101,13 @@ def _stem(source: str) -> str:
     return source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
 
 
+def _new_store(out: Path, name: str) -> Path:
+    """The path of a store `name` under `out`, with any store of an earlier run deleted."""
+    for leftover in out.glob(f"{name}.sqlite3*"):
+        leftover.unlink()
+    return out / f"{name}.sqlite3"
+
+
 def run_format(
     fmt: Format, docs: dict[str, Doc], questions: list[Question], out: Path
 ) -> FormatRow:
@@ -126,9 +133,7 @@ def run_format(
         extracted.append("\n".join(b.text for b in document.blocks))
     row.files = len(docs)
     row.precision, row.recall, row.f1 = word_f1("\n".join(sources), "\n".join(extracted))
-    db = out / f"{fmt.name}.sqlite3"
-    for leftover in out.glob(f"{fmt.name}.sqlite3*"):
-        leftover.unlink()
+    db = _new_store(out, fmt.name)
     started = time.perf_counter()
     report = index_collection(db, folder)
     row.index_seconds = time.perf_counter() - started
@@ -174,9 +179,7 @@ def big_pdf(pages: int, docs: dict[str, Doc], out: Path) -> tuple[int, float, fl
         if got >= pages:
             break
         copies = max(copies + 1, int(copies * pages / got * 1.02) + 1)
-    db = out / "big.sqlite3"
-    for leftover in out.glob("big.sqlite3*"):
-        leftover.unlink()
+    db = _new_store(out, "big")
     started = time.perf_counter()
     report = index_collection(db, folder, limits=Limits(max_pages=10 * pages))
     return got, time.perf_counter() - started, extract_seconds, report.paragraphs

@@ -37,7 +37,7 @@ from storage.analysis import (
     default_workers,
     read_source,
 )
-from storage.formats import FORMATS_BY_SUFFIX, UNSUPPORTED_SUFFIXES, Limits
+from storage.formats import FORMATS_BY_SUFFIX, Limits, unsupported_reason
 from storage.store import (
     ID_DTYPE,
     LENGTH_DTYPE,
@@ -156,16 +156,10 @@ def scan(corpus_dir: Path, report: IndexReport) -> list[SourceFile]:
                 source = _source(root, entry, report)
                 if source is not None:
                     found.append(source)
-            elif (reason := _unsupported(entry.name)) is not None:
+            elif (reason := unsupported_reason(entry.name)) is not None:
                 report.skipped.append((Path(entry.path).relative_to(root).as_posix(), reason))
         folders.extend(reversed(subfolders))
     return found
-
-
-def _unsupported(name: str) -> str | None:
-    """Why a document people commonly have is not read (.doc, .rtf...), or None."""
-    dot = name.rfind(".")
-    return UNSUPPORTED_SUFFIXES.get(name[dot:].lower()) if dot > 0 else None
 
 
 def _source(root: Path, entry: os.DirEntry, report: IndexReport) -> SourceFile | None:

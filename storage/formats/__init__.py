@@ -95,6 +95,12 @@ def suffix_format(name: str) -> str | None:
     return FORMATS_BY_SUFFIX.get(name[dot:].lower()) if dot >= 0 else None
 
 
+def unsupported_reason(name: str) -> str | None:
+    """Why a document people commonly have is not read (.doc, .rtf...), or None."""
+    dot = name.rfind(".")
+    return UNSUPPORTED_SUFFIXES.get(name[dot:].lower()) if dot >= 0 else None
+
+
 def detect(data: bytes) -> str:
     """What the bytes are, by their content (magic bytes, ZIP members, markup)."""
     if b"%PDF-" in data[:1024]:
@@ -139,11 +145,7 @@ def sniff(name: str, data: bytes) -> str:
     """The format of file `name` with content `data`; ExtractError when they disagree."""
     promised = suffix_format(name)
     if promised is None:
-        dot = name.rfind(".")
-        raise ExtractError(
-            UNSUPPORTED_SUFFIXES.get(name[dot:].lower(), "unsupported file type")
-            if dot >= 0 else "unsupported file type"
-        )
+        raise ExtractError(unsupported_reason(name) or "unsupported file type")
     actual = detect(data)
     if promised == actual:
         return actual
