@@ -2,16 +2,21 @@
 
     python -m benchmarks.quality [--eval-dir ../shared/eval] [--corpus-dir ../shared/corpus]
                                  [--pooled] [--baselines] [--sweep] [--out benchmarks/out]
+                                 [--rerank both|on|off] [--offtopic FILE ...]
 
 Protocol (issue 2, "Quality, measured"): every distinct context paragraph of XQuAD-ar
 and ARCD is written as its own file; a store is built with the project's indexer and
-every question is asked through the searcher `ask` uses. A result counts for the file
-it comes from. R@k: the gold file is among the first k distinct files; MRR@10 likewise
+every question is asked through the searcher `ask` uses. ARCD is measured as its two
+halves, ARCD-test and ARCD-train, each alone in its own collection (the reranker learns
+on ARCD-train: its rows are training figures). Every set is asked twice on the same
+store: BM25 alone (`RERANK=0`) and BM25+rerank (`--rerank` picks one). A result counts
+for the file it comes from. R@k: the gold file is among the first k distinct files; MRR@10 likewise
 (a question that gets "no answer" counts as a miss). Answer visible@3: the gold answer
 text, normalised like the analyzer normalises letters, appears inside the snippet of a
 gold-file result among the first 3 results. `seeds_dev.jsonl` is asked of the seed
-collection. Off-topic questions (`benchmarks/offtopic_questions.txt`) measure the
-no-answer rule.
+collection. Off-topic questions measure the no-answer rule: the held-out
+`benchmarks/offtopic_test.txt` (when present) and the training `offtopic_questions.txt`
+(the reranker's threshold was chosen on it), each its own row.
 
 Pooled (`--pooled`): the paragraph files of both sets and every SaudiNewsNet article
 (one file each: title, blank line, content) in one collection; each question searched
@@ -34,6 +39,7 @@ Exit status: 0 when measured, 3 (with a message, no traceback) when the data is 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import re
 import shlex
@@ -55,17 +61,26 @@ from benchmarks.common import (
     check_dir,
     load_qa_sets,
     load_seeds_dev,
+    load_squad,
     saudinewsnet_articles,
     set_slug,
     write_files,
 )
 from retrieval.analyzer import ANALYZER_VERSION, analyze, normalize
 from retrieval.bm25 import DEFAULT_B, DEFAULT_EPSILON, DEFAULT_K1, BM25Params
+from retrieval.rerank import DEFAULT_MODEL, Reranker
 from retrieval.search import DEFAULT_MIN_COVERAGE, Answer, Searcher
 from storage.indexer import index_collection
 from storage.store import Store
 
 OFFTOPIC_FILE = Path(__file__).resolve().parent / "offtopic_questions.txt"
+#: Held-out off-topic questions (written after the no-answer threshold was chosen on
+#: OFFTOPIC_FILE): what the no-answer figures report when the file is present.
+OFFTOPIC_TEST_FILE = Path(__file__).resolve().parent / "offtopic_test.txt"
+#: The sets measured, each alone and pooled: ARCD's halves apart (the reranker learns
+#: on ARCD-train), falling back to arcd.json whole when the halves are absent.
+MEASURED_SETS = (("XQuAD-ar", "xquad.ar.json"), ("ARCD-test", "arcd-test.json"),
+                 ("ARCD-train", "arcd-train.json"))
 SEEDS_DIR = ROOT / "seeds"
 #: Paragraph results asked for per question: enough for 10 distinct files in the pool.
 SEARCH_TOP = 30
@@ -98,6 +113,7 @@ class Outcome:
     no_answer: bool
     coverage: float = 0.0
     phrase: bool = False
+    probability: float | None = None
 
 
 class Reply(NamedTuple):
@@ -107,6 +123,7 @@ class Reply(NamedTuple):
     no_answer: bool = False  # it said "no answer"
     coverage: float = 0.0  # share of the question's idf mass in the best passage
     phrase: bool = False  # the best passage holds two question words side by side
+    probability: float | None = None  # the reranker's, of its best candidate
 
 
 _EDGE_PUNCT = " \t\n.,;:!?()[]{}\"'«»“”‘’،؛؟-–—…"
@@ -140,7 +157,7 @@ def judge(question: Question, reply: Reply) -> Outcome:
             hit.source in question.gold and any(a in normalize_answer(hit.snippet or "") for a in answers)
             for hit in hits[:3]
         )
-    return Outcome(rank, visible, reply.no_answer, reply.coverage, reply.phrase)
+    return Outcome(rank, visible, reply.no_answer, reply.coverage, reply.phrase, reply.probability)
 
 
 @dataclass
@@ -194,9 +211,16 @@ class ProjectEngine(Engine):
     """The project itself: the indexer's store and the searcher `ask` uses."""
 
     def __init__(
-        self, db_path: Path, folder: Path, params: BM25Params, min_coverage: float, variants: bool = False
+        self,
+        db_path: Path,
+        folder: Path,
+        params: BM25Params,
+        min_coverage: float,
+        variants: bool = False,
+        reranker: Reranker | None = None,
     ):
-        self.label = f"project ({ANALYZER_VERSION}{', variants' if variants else ''})"
+        stage = "BM25+rerank" if reranker else "BM25"
+        self.label = f"project {stage} ({ANALYZER_VERSION}{', variants' if variants else ''})"
         self.k1, self.b = params.k1, params.b
         started = time.perf_counter()
         report = index_collection(db_path, folder, params=params)
@@ -206,12 +230,16 @@ class ProjectEngine(Engine):
             f"{time.perf_counter() - started:.1f} s)"
         )
         self.store = Store(db_path)
-        self.searcher = Searcher(self.store, min_coverage=min_coverage, variants=variants, explain=True)
+        if reranker is not None and min_coverage <= 0:  # --sweep: no no-answer rule at all
+            reranker = dataclasses.replace(reranker, threshold=0.0)
+        self.searcher = Searcher(
+            self.store, min_coverage=min_coverage, variants=variants, explain=True, reranker=reranker
+        )
 
     def ask(self, question: str) -> Reply:
         answer: Answer = self.searcher.search(question, top=SEARCH_TOP)
         hits = [Hit(r.source, r.snippet) for r in answer.results]
-        return Reply(hits, not answer.results, answer.coverage, answer.phrase)
+        return Reply(hits, not answer.results, answer.coverage, answer.phrase, answer.probability)
 
     def close(self) -> None:
         self.store.close()
@@ -332,14 +360,54 @@ def run_questions(engine: Engine, questions: Sequence[Question]) -> list[Outcome
     return outcomes
 
 
-def offtopic_questions(path: Path = OFFTOPIC_FILE) -> list[Question]:
+def offtopic_questions(path: Path = OFFTOPIC_FILE, name: str = "off-topic") -> list[Question]:
     """The off-topic questions: one a line; blank lines and lines starting with # ignored."""
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     return [
-        Question("off-topic", line.strip(), frozenset(), ())
+        Question(name, line.strip(), frozenset(), ())
         for line in lines
         if line.strip() and not line.lstrip().startswith("#")
     ]
+
+
+def default_offtopic_files() -> list[Path]:
+    """The held-out off-topic file when present, and the training one (shown apart)."""
+    return [p for p in (OFFTOPIC_TEST_FILE, OFFTOPIC_FILE) if p.is_file()]
+
+
+def offtopic_sets(paths: Sequence[Path]) -> list[Question]:
+    """Off-topic questions of several files, each file its own row: «off-topic (held-out)»
+    for offtopic_test.txt, «off-topic (train)» for offtopic_questions.txt."""
+    names = {OFFTOPIC_TEST_FILE.name: "held-out", OFFTOPIC_FILE.name: "train"}
+    return [
+        q for p in paths for q in offtopic_questions(p, f"off-topic ({names.get(p.name, p.stem)})")
+    ]
+
+
+def measured_sets(eval_dir: Path, pool_sets: Sequence[QASet]) -> list[QASet]:
+    """XQuAD-ar, ARCD-test and ARCD-train (arcd.json whole when its halves are absent).
+
+    Each keeps its own files (its collection when measured alone); `regold` maps its
+    questions onto the pool's files.
+    """
+    sets = []
+    for name, fname in MEASURED_SETS:
+        if (eval_dir / fname).is_file():
+            sets.append(load_squad(eval_dir / fname, name))
+    if not any(s.name.startswith("ARCD") for s in sets):
+        sets += [s for s in pool_sets if s.name == "ARCD"]
+    return sets
+
+
+def regold(qa_set: QASet, pool_sets: Sequence[QASet]) -> QASet:
+    """The set with its questions' gold files renamed to the pool's files of the same text."""
+    pool_file = {text: rel for s in pool_sets for rel, text in s.files.items()}
+    questions = [
+        Question(q.set_name, q.text,
+                 frozenset(pool_file.get(qa_set.files[g], g) for g in q.gold), q.answers)
+        for q in qa_set.questions
+    ]
+    return QASet(qa_set.name, qa_set.files, questions)
 
 
 def evaluate(
@@ -361,18 +429,31 @@ def evaluate(
         run.rows.append(Row(setting, engine.label, engine.k1, engine.b, qa_set.name, Scores.of(outcomes)))
         run.details[f"{setting}|{engine.label}|{qa_set.name}"] = [
             {"q": q.text, "rank": o.rank, "visible": o.visible, "no_answer": o.no_answer,
-             "coverage": round(o.coverage, 4), "phrase": o.phrase}
+             "coverage": round(o.coverage, 4), "phrase": o.phrase, "p": _round(o.probability)}
             for q, o in zip(questions, outcomes)
         ]
-    if offtopic and engine.has_no_answer:
-        outcomes = run_questions(engine, offtopic)
-        run.rows.append(
-            Row(setting, engine.label, engine.k1, engine.b, "off-topic", Scores.of(outcomes))
-        )
-        run.details[f"{setting}|{engine.label}|off-topic"] = [
-            {"q": q.text, "no_answer": o.no_answer, "coverage": round(o.coverage, 4), "phrase": o.phrase}
-            for q, o in zip(offtopic, outcomes)
+    if not engine.has_no_answer:
+        return
+    for name, questions in _offtopic_groups(offtopic):
+        outcomes = run_questions(engine, questions)
+        run.rows.append(Row(setting, engine.label, engine.k1, engine.b, name, Scores.of(outcomes)))
+        run.details[f"{setting}|{engine.label}|{name}"] = [
+            {"q": q.text, "no_answer": o.no_answer, "coverage": round(o.coverage, 4),
+             "phrase": o.phrase, "p": _round(o.probability)}
+            for q, o in zip(questions, outcomes)
         ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _offtopic_groups(offtopic: Sequence[Question]) -> list[tuple[str, list[Question]]]:
+    """Off-topic questions by file: the name each table row shows ("off-topic …")."""
+    groups: dict[str, list[Question]] = {}
+    for q in offtopic:
+        groups.setdefault(q.set_name, []).append(q)
+    return list(groups.items())
 
 
 def store_path(out: Path, name: str) -> Path:
@@ -393,18 +474,29 @@ def run_benchmark(
     variants: bool = False,
     limit: int | None = None,
     seeds_dir: Path = SEEDS_DIR,
-    offtopic_file: Path = OFFTOPIC_FILE,
+    offtopic_files: Sequence[Path] | None = None,
+    rerank: str = "both",
+    model: Path = DEFAULT_MODEL,
 ) -> Run:
-    """Measure; raises DataMissing before any work when a data folder is absent."""
+    """Measure; raises DataMissing before any work when a data folder is absent.
+
+    `rerank`: "both" (BM25 alone, then BM25+rerank, on the same stores), "on" or "off".
+    """
     params = params or BM25Params()
-    sets = load_qa_sets(eval_dir)
+    pool_sets = load_qa_sets(eval_dir)
+    sets = measured_sets(eval_dir, pool_sets)
     if pooled:
         check_dir(corpus_dir / "saudinewsnet", "SaudiNewsNet corpus")
     if limit:
         for qa_set in sets:
             qa_set.questions = qa_set.questions[:limit]
     seeds_dev = load_seeds_dev(eval_dir)
-    offtopic = offtopic_questions(offtopic_file)
+    offtopic = offtopic_sets(default_offtopic_files() if offtopic_files is None else offtopic_files)
+    rerankers: list[Reranker | None] = []
+    if rerank in ("both", "off"):
+        rerankers.append(None)
+    if rerank in ("both", "on"):
+        rerankers.append(Reranker.load(model))
     run = Run()
     work = out / "work"
 
@@ -413,33 +505,41 @@ def run_benchmark(
             folder = work / "sets" / set_slug(qa_set.name)
             write_files(folder, qa_set.files)
             db = store_path(out, set_slug(qa_set.name))
-            for make in _engines(db, folder, params, min_coverage, baselines, variants):
+            makers = _engines(db, folder, params, min_coverage, baselines, variants, rerankers)
+            for make in makers:
                 engine = make()
                 log(f"{qa_set.name} alone — {engine.label}")
                 evaluate(run, f"{qa_set.name} alone", engine, [qa_set], offtopic)
                 engine.close()
     else:
-        folder = write_pool(sets, corpus_dir, out)
-        for make in _engines(store_path(out, "pool"), folder, params, min_coverage, baselines, variants):
+        folder = write_pool(pool_sets, corpus_dir, out)
+        pooled_sets = [regold(s, pool_sets) for s in sets]
+        makers = _engines(
+            store_path(out, "pool"), folder, params, min_coverage, baselines, variants, rerankers
+        )
+        for make in makers:
             engine = make()
             log(f"pooled — {engine.label}")
-            evaluate(run, "pooled", engine, sets, offtopic)
+            evaluate(run, "pooled", engine, pooled_sets, offtopic)
             engine.close()
 
     if seeds_dev and seeds_dir.is_dir():
-        engine = ProjectEngine(store_path(out, "seeds"), seeds_dir, params, min_coverage, variants)
-        outcomes = run_questions(engine, seeds_dev)
-        engine.close()
-        scores = Scores.of(outcomes)
-        right = sum(o.rank == 1 for o in outcomes)
-        run.rows.append(
-            Row("seeds/", engine.label, params.k1, params.b, "seeds_dev", scores,
-                note=f"right file first {right}/{len(outcomes)}")
-        )
-        run.details["seeds|seeds_dev"] = [
-            {"q": q.text, "rank": o.rank, "visible": o.visible, "no_answer": o.no_answer}
-            for q, o in zip(seeds_dev, outcomes)
-        ]
+        for reranker in rerankers:
+            engine = ProjectEngine(
+                store_path(out, "seeds"), seeds_dir, params, min_coverage, variants, reranker
+            )
+            outcomes = run_questions(engine, seeds_dev)
+            engine.close()
+            scores = Scores.of(outcomes)
+            right = sum(o.rank == 1 for o in outcomes)
+            run.rows.append(
+                Row("seeds/", engine.label, params.k1, params.b, "seeds_dev", scores,
+                    note=f"right file first {right}/{len(outcomes)}")
+            )
+            run.details[f"seeds|{engine.label}|seeds_dev"] = [
+                {"q": q.text, "rank": o.rank, "visible": o.visible, "no_answer": o.no_answer}
+                for q, o in zip(seeds_dev, outcomes)
+            ]
     return run
 
 
@@ -459,11 +559,17 @@ def _chain(*iterables: Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
 
 
 def _engines(
-    db: Path, folder: Path, params: BM25Params, min_coverage: float, baselines: bool, variants: bool
+    db: Path,
+    folder: Path,
+    params: BM25Params,
+    min_coverage: float,
+    baselines: bool,
+    variants: bool,
+    rerankers: Sequence[Reranker | None] = (None,),
 ) -> list[Callable[[], Engine]]:
     """Engine factories: each is built only when its turn comes, so one is in memory at a time."""
     makers: list[Callable[[], Engine]] = [
-        lambda: ProjectEngine(db, folder, params, min_coverage, variants)
+        (lambda r=r: ProjectEngine(db, folder, params, min_coverage, variants, r)) for r in rerankers
     ]
     if baselines:
         makers += [
@@ -489,7 +595,7 @@ def markdown_table(rows: Sequence[Row]) -> str:
     ]
     for row in rows:
         s = row.scores
-        if row.questions == "off-topic":
+        if row.questions.startswith("off-topic"):
             cells = ["—"] * 4
         else:
             cells = [_fmt(s.r1), _fmt(s.r3), _fmt(s.mrr), _fmt(s.visible)]
@@ -511,27 +617,41 @@ def _refused(outcome: dict, threshold: float) -> bool:
     return outcome["coverage"] < threshold and not outcome["phrase"]
 
 
-def sweep_table(run: Run, thresholds: Sequence[float] = SWEEP_THRESHOLDS) -> str:
+#: Probability thresholds of the reranked sweep.
+SWEEP_PROBABILITIES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def _refused_p(outcome: dict, threshold: float) -> bool:
+    """Whether the reranker at probability `threshold` refuses a question of a run without it."""
+    return (outcome.get("p") or 0.0) < threshold
+
+
+def sweep_table(
+    run: Run, thresholds: Sequence[float] = SWEEP_THRESHOLDS, *, reranked: bool = False
+) -> str:
     """No-answer shares and R@1 had the coverage threshold been t (from a run with threshold 0).
 
     A question gets "no answer" at threshold t exactly when its best passage covers
     less than t of its idf mass and holds no phrase of it, so one run without the rule
-    gives every threshold.
+    gives every threshold. With `reranked`, the BM25+rerank engine's rows instead, and
+    t is the least probability of its best candidate.
     """
     groups: dict[str, list[dict]] = {}
     for key, outcomes in run.details.items():
         setting, engine, questions = key.split("|") if key.count("|") == 2 else ("", "", "")
-        if engine.startswith("project"):
+        if setting != "seeds" and engine.startswith("project") and ("rerank" in engine) == reranked:
             groups[f"{questions} ({setting})"] = outcomes
     names = list(groups)
-    header = "| min coverage | " + " | ".join(f"no answer {n}" for n in names)
+    refused = _refused_p if reranked else _refused
+    header = f"| {'min probability' if reranked else 'min coverage'} | "
+    header += " | ".join(f"no answer {n}" for n in names)
     header += " | " + " | ".join(f"R@1 {n}" for n in names if not n.startswith("off-topic")) + " |"
     lines = [header, "|" + "---|" * (1 + len(names) + sum(not n.startswith("off-topic") for n in names))]
     for t in thresholds:
         cells = [f"{t:g}"]
-        cells += [_fmt(sum(_refused(o, t) for o in groups[n]) / max(1, len(groups[n]))) for n in names]
+        cells += [_fmt(sum(refused(o, t) for o in groups[n]) / max(1, len(groups[n]))) for n in names]
         cells += [
-            _fmt(sum(o["rank"] == 1 and not _refused(o, t) for o in groups[n]) / max(1, len(groups[n])))
+            _fmt(sum(o["rank"] == 1 and not refused(o, t) for o in groups[n]) / max(1, len(groups[n])))
             for n in names if not n.startswith("off-topic")
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -562,7 +682,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variants", action="store_true",
                         help="ask with spelling variants of foreign names matched (retrieval/variants.py)")
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
-    parser.add_argument("--offtopic", type=Path, default=OFFTOPIC_FILE, help=argparse.SUPPRESS)
+    parser.add_argument("--offtopic", type=Path, action="append", default=None,
+                        help="off-topic questions file, one row each (repeatable; default "
+                        "benchmarks/offtopic_test.txt when present, and offtopic_questions.txt)")
+    parser.add_argument("--rerank", choices=("both", "on", "off"), default="both",
+                        help="BM25 alone and BM25+rerank on the same stores (default), or one")
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help=argparse.SUPPRESS)
     parser.add_argument("--seeds-dir", type=Path, default=SEEDS_DIR, help=argparse.SUPPRESS)
     return parser
 
@@ -584,7 +709,9 @@ def main(argv: list[str] | None = None) -> int:
             variants=args.variants,
             limit=args.limit,
             seeds_dir=args.seeds_dir,
-            offtopic_file=args.offtopic,
+            offtopic_files=args.offtopic,
+            rerank=args.rerank,
+            model=args.model,
         )
     except DataMissing as exc:
         print(
@@ -602,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         print("\nNo-answer rule (coverage of the question's idf mass by the best passage, no phrase):\n")
         print(sweep_table(run))
+        if args.rerank != "off":
+            print("\nNo-answer rule with the reranker (P(answered) of its best candidate):\n")
+            print(sweep_table(run, SWEEP_PROBABILITIES, reranked=True))
     print(f"\n`{command.strip()}` ({time.perf_counter() - started:.0f} s)")
     args.out.mkdir(parents=True, exist_ok=True)
     name = "quality-pooled.json" if args.pooled else "quality.json"

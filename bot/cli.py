@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question, in Arabic")
     p.add_argument("--top", type=int, default=None, help="number of results (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
+    p.add_argument("--no-rerank", action="store_true",
+                   help="pure BM25 order and the coverage no-answer rule (as RERANK=0)")
     sub.add_parser("chat", help="interactive console chat")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("health", help="check that the index is present and current (exit 0 if so)")
@@ -66,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load()
         service = QAService(
             settings.database_path, settings.corpus_dir, variants=settings.variants,
+            rerank=settings.rerank and not getattr(args, "no_rerank", False),
             limits=settings.limits,
         )
         command = args.command or ("run" if settings.telegram_enabled else "chat")

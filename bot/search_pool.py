@@ -36,9 +36,15 @@ class SearchPool:
     """`processes` worker processes answering questions over one store."""
 
     def __init__(
-        self, database_path: Path | str, corpus_dir: Path | str, *, variants: bool, processes: int
+        self,
+        database_path: Path | str,
+        corpus_dir: Path | str,
+        *,
+        variants: bool,
+        processes: int,
+        rerank: bool = False,
     ):
-        self._args = (str(database_path), str(corpus_dir), variants, os.getpid())
+        self._args = (str(database_path), str(corpus_dir), variants, rerank, os.getpid())
         self.processes = processes
         self._lock = threading.Lock()
         self._executor = self._start()
@@ -84,10 +90,10 @@ _service: QAService | None = None
 _opened: tuple[int, int] | None = None  # (device, inode) of the store file it has open
 
 
-def _open(database_path: str, corpus_dir: str, variants: bool, parent: int) -> None:
+def _open(database_path: str, corpus_dir: str, variants: bool, rerank: bool, parent: int) -> None:
     """Worker start: a service of its own over the store; exit when the bot is gone."""
     global _service
-    _service = QAService(database_path, corpus_dir, variants=variants)
+    _service = QAService(database_path, corpus_dir, variants=variants, rerank=rerank)
     exit_with(parent)
 
 

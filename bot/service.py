@@ -12,6 +12,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from retrieval.rerank import load_default
 from retrieval.search import Answer, Searcher
 from storage.formats import Limits
 from storage.indexer import (
@@ -36,11 +37,15 @@ class QAService:
         corpus_dir: Path | str,
         *,
         variants: bool = False,
+        rerank: bool = False,
         limits: Limits | None = None,
     ):
         self.database_path = Path(database_path)
         self.corpus_dir = Path(corpus_dir)
         self.variants = variants  # match other spellings of foreign names (retrieval/variants.py)
+        # Reorder BM25's first candidates with the shipped model (retrieval/rerank.py); a
+        # missing or broken model file logs one warning and leaves BM25 order.
+        self.rerank = rerank
         self.limits = limits or Limits()  # what reading one PDF, Word file or web page may cost
         self._store: Store | None = None
         self._searcher: Searcher | None = None
@@ -117,7 +122,8 @@ class QAService:
         """The store, opened on first use."""
         if self._store is None:
             self._store = Store(self.database_path)
-            self._searcher = Searcher(self._store, variants=self.variants)
+            reranker = load_default() if self.rerank else None
+            self._searcher = Searcher(self._store, variants=self.variants, reranker=reranker)
         return self._store
 
     @property

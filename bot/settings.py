@@ -45,6 +45,7 @@ class Settings:
     top_k: int = 3
     log_questions: bool = False
     variants: bool = True
+    rerank: bool = True  # reorder BM25's candidates with retrieval/models/rerank-v1.json
     search_processes: int = 0  # 0: one per usable CPU, at most 4 (see search_pool.py)
     allowed_chat_ids: frozenset[int] = frozenset()
 

@@ -19,6 +19,8 @@ import numpy as np
 from retrieval.analyzer import analyze, has_words
 from retrieval.bm25 import BM25Params, CollectionStats, idf, raw_idf
 from retrieval.passages import passage_terms
+from retrieval.rerank import Candidate as RerankCandidate
+from retrieval.rerank import Reranker, Scored, focus_of
 from retrieval.snippets import make_snippet
 from retrieval.topk import GroupPostings, group_postings, rank_paragraphs, score_terms
 from retrieval.variants import Candidate, Expansion, expand, question_keys
@@ -109,6 +111,7 @@ class Answer:
     coverage: float = 0.0
     phrase: bool = False  # the best passage holds two question words side by side (if tested)
     has_more: bool = False
+    probability: float | None = None  # reranker's P(the best answers) (None: BM25 order)
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape of an answer."""
@@ -132,7 +135,13 @@ def check_question(question: str) -> str:
 
 
 class Searcher:
-    """BM25Okapi search over an index, exact to rank-bm25's scores."""
+    """BM25Okapi search over an index, exact to rank-bm25's scores; optionally reranked.
+
+    With a `reranker` (retrieval/rerank.py) the first `reranker.depth` BM25 paragraphs
+    are reordered by it (the rest follow in BM25 order, so pages stay consistent) and
+    "no answer" is its best probability under `reranker.threshold`; without one, BM25
+    order and the coverage / phrase rule.
+    """
 
     def __init__(
         self,
@@ -142,8 +151,10 @@ class Searcher:
         prune: bool = True,
         variants: bool = False,
         explain: bool = False,
+        reranker: Reranker | None = None,
     ):
         self.index = index
+        self.reranker = reranker
         self.min_coverage = min_coverage
         self.prune = prune  # exact either way; False scores every posting (for comparison)
         self.variants = variants  # also match other spellings of foreign names (not BM25Okapi then)
@@ -179,12 +190,17 @@ class Searcher:
         with self.index.read():
             snap = self.index.snapshot()
             expansion, postings, groups = self._postings(text, terms, snap)
+            depth = max(offset + top, self.reranker.depth) if self.reranker else offset + top
             ranked, answer.has_more = rank_paragraphs(
-                terms, snap, postings, offset + top, prune=self.prune, groups=groups
+                terms, snap, postings, depth, prune=self.prune, groups=groups
             )
             if not ranked:
                 return answer
             weights = _term_weights(terms, snap, postings)
+            if self.reranker is not None:
+                return self._reranked(
+                    answer, text, (offset, top), ranked, weights, snap, postings, groups, expansion
+                )
             best = ranked[0][0]
             answer.coverage = _coverage(best, weights, postings, groups)
             if answer.coverage < self.min_coverage or self.explain:
@@ -196,28 +212,97 @@ class Searcher:
                 return answer
             chosen = ranked[offset : offset + top]
             records = self.index.passages(pid for pid, _ in chosen)
-        snippet_weights = {t: w for t, w in weights.items() if t in postings}
-        for t, members in expansion.members.items():
-            for variant in {v for member in members for v in member} - snippet_weights.keys():
-                snippet_weights[variant] = weights[t]
-        for pid, score in chosen:
-            rec = records[pid]
-            snippet = make_snippet(rec.paragraph_text, snippet_weights, focus=(rec.start, rec.end))
-            answer.results.append(
-                Result(
-                    source=rec.source,
-                    paragraph=rec.paragraph_number,
-                    score=float(score),
-                    text=rec.paragraph_text,
-                    snippet=snippet.text,
-                    highlights=snippet.highlights,
-                    passage_id=pid,
-                    paragraph_id=rec.paragraph_id,
-                    variants=expansion.spellings_in(rec.paragraph_text, exclude=terms),
-                    page=rec.page,
-                )
-            )
+        _add_results(answer, [(pid, score, None) for pid, score in chosen], records, weights,
+                     postings, expansion)
         return answer
+
+    def _reranked(
+        self,
+        answer: Answer,
+        text: str,
+        page: tuple[int, int],
+        ranked: list[tuple[int, float]],
+        weights: dict[str, float],
+        snap: Snapshot,
+        postings: dict[str, Any],
+        groups: dict[str, GroupPostings],
+        expansion: Expansion,
+    ) -> Answer:
+        """Stage 2 (inside the read): reorder the first candidates, decide, build results."""
+        reranker = self.reranker
+        assert reranker is not None
+        offset, top = page
+        records = self.index.passages(pid for pid, _ in ranked)  # one query for all
+        head = ranked[: reranker.depth]
+        candidates = [
+            RerankCandidate(pid, score, rec.heading, rec.paragraph_text[rec.start : rec.end],
+                            rec.paragraph_number, float(snap.lengths[pid]))
+            for pid, score in head
+            for rec in (records[pid],)
+        ]
+        aliases = expansion.aliases()
+        ranking = reranker.rerank(
+            text, answer.terms, weights, candidates, snap.params, snap.stats.avgdl,
+            unseen=frozenset(t for t in weights if t not in postings and t not in groups),
+            aliases=aliases,
+        )
+        tail = [Scored(pid, score, 0.0, None) for pid, score in ranked[reranker.depth :]]
+        order = ranking.order + tail
+        best = order[0].passage_id
+        answer.probability = ranking.probability
+        answer.coverage = _coverage(best, weights, postings, groups)
+        if self.explain:
+            rec = records[best]
+            window = passage_terms(rec.heading, rec.paragraph_text[rec.start : rec.end])
+            answer.phrase = has_phrase(answer.terms, window, aliases)
+        if answer.probability < reranker.threshold:
+            answer.has_more = False
+            return answer
+        answer.has_more = answer.has_more or len(order) > offset + top
+        chosen = []
+        for s in order[offset : offset + top]:
+            rec = records[s.passage_id]
+            focus = focus_of(s.window, rec.start)
+            chosen.append((s.passage_id, s.score, focus))
+        _add_results(answer, chosen, records, weights, postings, expansion)
+        return answer
+
+
+def _add_results(
+    answer: Answer,
+    chosen: list[tuple[int, float, tuple[int, int] | None]],
+    records: dict[int, Any],
+    weights: dict[str, float],
+    postings: dict[str, Any],
+    expansion: Expansion,
+) -> None:
+    """Append a Result with its snippet for each (passage id, score, snippet focus or None).
+
+    Without a focus the snippet prefers the passage that scored best.
+    """
+    snippet_weights = {t: w for t, w in weights.items() if t in postings}
+    for t, members in expansion.members.items():
+        for variant in {v for member in members for v in member} - snippet_weights.keys():
+            snippet_weights[variant] = weights[t]
+    for pid, score, focus in chosen:
+        rec = records[pid]
+        snippet = make_snippet(
+            rec.paragraph_text, snippet_weights, focus=focus or (rec.start, rec.end)
+        )
+        answer.results.append(
+            Result(
+                source=rec.source,
+                paragraph=rec.paragraph_number,
+                score=float(score),
+                text=rec.paragraph_text,
+                snippet=snippet.text,
+                highlights=snippet.highlights,
+                passage_id=pid,
+                paragraph_id=rec.paragraph_id,
+                variants=expansion.spellings_in(rec.paragraph_text, exclude=answer.terms),
+                page=rec.page,
+            )
+        )
 
 
 def _term_weights(terms: list[str], snap: Snapshot, postings: dict[str, Any]) -> dict[str, float]:

@@ -78,7 +78,11 @@ def test_smoke_run_on_a_tiny_eval_folder(eval_dir: Path, tmp_path: Path, capsys)
     assert "python -m benchmarks.quality --eval-dir" in table
     rows = json.loads((out / "quality.json").read_text(encoding="utf-8"))["rows"]
     project = [r for r in rows if r["engine"].startswith("project") and r["questions"] in ("XQuAD-ar", "ARCD")]
-    assert [r["n"] for r in project] == [4, 4]
+    # BM25 alone and BM25+rerank, on the same store, for each set.
+    assert [(r["questions"], "rerank" in r["engine"]) for r in project] == [
+        ("XQuAD-ar", False), ("XQuAD-ar", True), ("ARCD", False), ("ARCD", True)
+    ]
+    assert [r["n"] for r in project] == [4, 4, 4, 4]
     for row in project:
         assert row["r1"] == 1.0 and row["mrr"] == 1.0
         assert row["visible"] == 1.0
@@ -86,8 +90,8 @@ def test_smoke_run_on_a_tiny_eval_folder(eval_dir: Path, tmp_path: Path, capsys)
     baselines = [r for r in rows if r["engine"].startswith("rank-bm25")]
     assert len(baselines) == 6
     seeds = [r for r in rows if r["questions"] == "seeds_dev"]
-    assert seeds and seeds[0]["r1"] == 1.0 and "1/1" in seeds[0]["note"]
-    offtopic = [r for r in rows if r["questions"] == "off-topic"]
+    assert len(seeds) == 2 and all(s["r1"] == 1.0 and "1/1" in s["note"] for s in seeds)
+    offtopic = [r for r in rows if r["questions"] == "off-topic (train)"]
     assert offtopic and offtopic[0]["n"] >= 30
     # The paragraph files live in the work folder, one per distinct context.
     assert len(list((out / "work" / "sets" / "arcd").rglob("*.txt"))) == 3
@@ -169,7 +173,8 @@ def test_sweep_prints_the_no_answer_table(eval_dir: Path, tmp_path: Path, capsys
     assert "| min coverage |" in out
     sweep = out[out.index("| min coverage |"):].splitlines()
     header = sweep[0]
-    assert "no answer XQuAD-ar (XQuAD-ar alone)" in header and "no answer off-topic (ARCD alone)" in header
+    assert "no answer XQuAD-ar (XQuAD-ar alone)" in header
+    assert "no answer off-topic (train) (ARCD alone)" in header
     assert len(sweep) >= 2 + len(quality.SWEEP_THRESHOLDS)
     # Threshold 0 refuses nothing.
     assert set(sweep[2].split("|")[2:6]) == {" 0.000 "}

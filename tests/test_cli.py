@@ -14,7 +14,9 @@ import pytest
 
 from bot.cli import build_parser, main
 from retrieval.analyzer import analyze
+from retrieval.search import Searcher
 from storage.indexer import index_collection
+from storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -184,6 +186,28 @@ def test_ask_json_batch_prints_one_object_per_line_in_order(indexed):
         assert len(answer["results"]) <= 2
         for result in answer["results"]:
             _check_result(result, answer["query"])
+
+
+def test_no_rerank_flag_and_rerank_0_give_the_same_bm25_answers(indexed):
+    corpus, db = indexed
+    stdin = "\n".join(BATCH)
+    runs = [
+        run_bot("ask", "--json", "--top", "5", "--no-rerank", corpus=corpus, db=db, stdin=stdin),
+        run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin, RERANK="0"),
+        run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin),
+    ]
+    assert all(code == 0 for code, _, _ in runs), [err for _, _, err in runs]
+    flag, setting, reranked = ([json.loads(x) for x in out.decode().splitlines()] for _, out, _ in runs)
+    assert flag == setting
+    searcher = Searcher(Store(db), variants=True)
+    for answer in flag:
+        expected = searcher.search(answer["query"], top=5)
+        assert [r["score"] for r in answer["results"]] == [r.score for r in expected.results]
+    # Reranked: the same JSON shape (the order may differ).
+    for a, b in zip(flag, reranked):
+        assert set(a) == set(b) and a["error"] == b["error"]
+        for result in b["results"]:
+            assert set(result) == RESULT_KEYS
 
 
 def test_ask_json_batch_survives_a_line_that_is_not_utf8(indexed):

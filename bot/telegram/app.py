@@ -168,6 +168,7 @@ def run_bot(settings: Settings, service: QAService) -> int:
             service.corpus_dir,
             variants=service.variants,
             processes=processes,
+            rerank=service.rerank,
         )
         log.info("searching in %d processes", processes)
     app = build_application(settings, service, search_pool=pool)

@@ -1,0 +1,592 @@
+"""Stage 2: reorder BM25's first candidates by features of their text and a small model.
+
+Stage 1 (retrieval/topk.py) gives the exact BM25Okapi top N paragraphs, each with its
+best passage. Here every candidate's heading and paragraph are analysed once, the
+positions of the question's terms in them are gathered into flat numpy arrays (all
+candidates at once), and per candidate a fixed list of features (`FEATURES`) is
+computed: BM25 of the paragraph and its stage-1 score, the share of the question's idf
+mass it holds and the most of it in a window of 4 / 8 / 16 / 32 terms (proximity),
+question words side by side in the question's order or in any order, the longest run of
+the question's words in order, the question type (date, number, place, person) against
+what the best window holds, the heading's share, the paragraph's position in its file.
+
+A linear ranker over the standardised features (`retrieval/models/rerank-v1.json`,
+learned by `python -m benchmarks.train_rerank` on ARCD's training half only, as a softmax
+over each question's candidates) orders them; a small logistic model over the best
+candidate's features and today's signals (coverage, phrase) gives the probability that
+the collection answers at all, and under `Reranker.threshold` the answer is "no answer".
+
+    reranker = Reranker.load()        # the shipped model (load_default: None-safe, cached)
+    ranking = reranker.rerank(question, terms, weights, candidates, params, avgdl)
+    ranking.order[0], ranking.probability
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.analyzer import WORD_RUN_RE, analyze, normalize, raw_pattern, run_terms
+from retrieval.bm25 import BM25Params
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = MODEL_DIR / "rerank-v1.json"
+#: Candidates reordered when the model file does not say (it does).
+DEFAULT_DEPTH = 30
+#: Window sizes (in characters, about 4 / 8 / 16 / 32 words) of the proximity features.
+WINDOWS = (25, 50, 100, 200)
+#: The window whose best position is the snippet's focus.
+FOCUS_WINDOW = 100
+#: Characters either side of the best window searched for the answer type.
+TYPE_MARGIN = 50
+#: Question words at most this many characters apart are "near".
+NEAR_CHARS = 20
+#: Characters between candidates in the joined string (more than any window and margin).
+_GAP = 512
+_PAD = " " * _GAP
+
+#: The model's inputs, in order. Names are part of the model file: keep them stable.
+FEATURES = (
+    "bm25",              # stage-1 score (best passage) / the question's idf mass
+    "bm25_top",          # stage-1 score / the best candidate's
+    "rank",              # log(1 + stage-1 rank), 0 for the first
+    "bm25_para",         # BM25 of the whole paragraph (heading included) / idf mass
+    "coverage",          # share of the question's idf mass in the paragraph
+    "coverage_top",      # coverage / the best coverage among the candidates
+    "win25", "win50", "win100", "win200",  # most idf mass (share) within k characters
+    "win50_top",         # win50 / the best win50 among the candidates
+    "pairs_ordered",     # log(1 + question word pairs side by side, question's order)
+    "pairs_any",         # log(1 + ... in either order)
+    "pairs_near",        # log(1 + question words at most NEAR_CHARS characters apart)
+    "phrase_run",        # longest run of question words in order, side by side
+    "type_match",        # the question wants a date / number / place / person, and the
+    "type_missing",      # best window holds (or lacks) one
+    "question_terms",    # log(distinct question terms)
+    "unseen",            # share of the idf mass in terms the index lacks
+)
+#: Not in the model (computed by `features` all the same, for a later model): in the
+#: training collections every ARCD paragraph is its file's first and only one, long and
+#: without a heading, while the SaudiNewsNet distractors are short, later and under a
+#: title, so these learned "which collection" rather than "which answers" (measured:
+#: seeds_dev fell from 12/12 to 7/12 right file first with them).
+EXTRA_FEATURES = ("heading", "position", "first", "length")
+
+
+class RerankModelError(Exception):
+    """The model file is missing or unusable (message says why)."""
+
+
+# --------------------------------------------------------------------------- question type
+
+_DATE_WORDS = {"عام", "سنه", "تاريخ", "يوم", "شهر", "قرن", "عقد", "وقت", "فتره", "سنوات"}
+_NUMBER_WORDS = {"عدد", "كميه", "مساحه", "طول", "ارتفاع", "عمر", "نسبه", "مسافه", "وزن",
+                 "سعر", "تكلفه", "حجم", "قيمه", "مبلغ"}
+_PLACE_WORDS = {"مدينه", "دوله", "بلد", "مكان", "منطقه", "قاره", "ولايه", "عاصمه", "جزيره",
+                "قريه", "محافظه", "اقليم", "بلاد", "موقع", "بحر", "نهر", "جبل"}
+_SPLIT = re.compile(r"\w+")
+
+
+def question_type(question: str) -> str | None:
+    """What a question asks for by its question words: "date", "number", "place", "person".
+
+    A minimal rule set (the first question word and the noun after «أي / ما»); dialect
+    words such as امتى / وين / قديش / مين are included. None when nothing says.
+    """
+    words = _SPLIT.findall(normalize(question))
+    for i, word in enumerate(words[:6]):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        stem = nxt[2:] if nxt.startswith("ال") else nxt
+        if word in ("متي", "امتي", "ايمتي", "امتا"):
+            return "date"
+        if word in ("كم", "قديش", "كام", "بكم"):
+            return "number"
+        if word in ("اين", "وين", "فين", "واين"):
+            return "place"
+        if word in ("مين", "لمن"):
+            return "person"
+        if word in ("اي", "ايه", "باي", "لاي"):
+            if stem in _DATE_WORDS:
+                return "date"
+            if stem in _PLACE_WORDS:
+                return "place"
+            if stem in _NUMBER_WORDS:
+                return "number"
+        if word in ("ما", "ماهو", "ماهي", "وما") and stem in _NUMBER_WORDS:
+            return "number"
+        if word == "من" and i == 0 and nxt not in ("اين", "اي", "خلال", "اجل"):
+            return "person"
+    return None
+
+
+def _terms_of(words: str) -> frozenset[str]:
+    return frozenset(analyze(words))
+
+
+_MONTHS = _terms_of(
+    "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر"
+    " ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين محرم صفر ربيع جمادى رجب"
+    " شعبان رمضان شوال القعدة الحجة"
+)
+_DATE_CUES = _MONTHS | _terms_of("عام سنة القرن ميلادي هجري الميلاد قبل")
+_NUMBER_CUES = _terms_of(
+    "واحد اثنان اثنين ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثمانية تسع تسعة"
+    " عشر عشرة عشرون عشرين مئة مائة مئات ألف آلاف مليون ملايين مليار نصف ربع ثلث بالمئة"
+    " كيلومتر متر كيلوغرام دولار"
+)
+_PLACE_CUES = _terms_of(
+    "مدينة عاصمة دولة ولاية منطقة قرية جزيرة شمال جنوب شرق غرب تقع يقع محافظة إقليم بلاد"
+    " قارة بحر نهر جبل"
+)
+_PERSON_CUES = _terms_of(
+    "ابن بن بنت أبو الملك الرئيس الأمير الشيخ السلطان الإمام الخليفة الكاتب الشاعر العالم"
+    " المؤلف القائد اسمه مؤسس أسسه ولد السيد"
+)
+
+
+def answer_type_near(text: str, qtype: str) -> bool:
+    """True when `text` (normalised, e.g. a window around the matched words) holds something
+    of the type `qtype` wants: a year, month or «عام» for a date, a digit or a number word
+    for a number, a place word (مدينة، عاصمة، تقع…) or a name word (ابن، الملك…)."""
+    return _TYPE_PATTERNS[qtype].search(text) is not None
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One stage-1 result as the reranker sees it."""
+
+    passage_id: int
+    score: float  # stage-1 BM25 score of its best passage
+    heading: str
+    text: str  # the best passage's text (the paragraph, or its best window when long)
+    paragraph_number: int
+    length: float = 0.0  # the passage's length in index terms (heading included)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A candidate after stage 2: its probability and the best window of its text.
+
+    `window` is a character range [start, end) of `candidate.text`, or None when only
+    the heading matched (or the text changes length when normalised).
+    """
+
+    passage_id: int
+    score: float
+    probability: float
+    window: tuple[int, int] | None
+
+
+def focus_of(window: tuple[int, int] | None, offset: int = 0) -> tuple[int, int] | None:
+    """The character range of a `Scored.window` in the paragraph (the passage starts at `offset`)."""
+    return None if window is None else (offset + window[0], offset + window[1])
+
+
+def _cue_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    """A word that starts with, or is, one of the cue terms (clitics allowed before)."""
+    alternatives = "|".join(sorted((re.escape(w) for w in words), key=lambda w: (-len(w), w)))
+    return re.compile(rf"\b(?:[وفبلك]|ال|وال|بال|لل)?(?:{alternatives})")
+
+
+_TYPE_PATTERNS = {
+    "date": re.compile(r"\b(?:1\d{3}|20\d{2}|\d{3})\b|" + _cue_pattern(_DATE_CUES).pattern),
+    "number": re.compile(r"\d|" + _cue_pattern(_NUMBER_CUES).pattern),
+    "place": _cue_pattern(_PLACE_CUES),
+    "person": _cue_pattern(_PERSON_CUES),
+}
+_WORDS = re.compile(r"\w+")
+_PATTERN_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _matcher(keys: Sequence[str]) -> re.Pattern[str]:
+    """Occurrences of any of `keys` (the question's terms) in original text."""
+    key = tuple(sorted(keys))
+    pattern = _PATTERN_CACHE.get(key)
+    if pattern is None:
+        alternatives = "|".join(raw_pattern(k) for k in sorted(key, key=lambda k: (-len(k), k)))
+        pattern = re.compile(f"(?:{alternatives})", re.IGNORECASE)
+        if len(_PATTERN_CACHE) > 4096:
+            _PATTERN_CACHE.clear()
+        _PATTERN_CACHE[key] = pattern
+    return pattern
+
+
+def _words_of_terms(joined: str, qid: dict[str, int]) -> list[tuple[int, int, int]]:
+    """(start, end, question term index) of each word of `joined` whose term is a key of `qid`.
+
+    The regular expression finds the terms inside words (a term is a part of its word:
+    the analyzer only strips affixes); each hit is widened to its whole word, which is
+    analysed like the analyzer does.
+    """
+    found: list[tuple[int, int, int]] = []
+    last = -1
+    run_at = WORD_RUN_RE.match
+    get = qid.get
+    for m in _matcher(list(qid)).finditer(joined):
+        start = m.start()
+        if start < last:
+            continue  # inside the word just taken
+        while start > 0 and run_at(joined, start - 1, start):
+            start -= 1
+        end = run_at(joined, start).end()  # type: ignore[union-attr]
+        last = end
+        for term in run_terms(joined[start:end]):
+            q = get(term)
+            if q is not None:
+                found.append((start, end, q))
+                break
+    return found
+
+
+def _only_stopwords(text: str) -> bool:
+    """True when `text` holds no index term: punctuation and stopwords only."""
+    return not analyze(text)
+
+
+def features(
+    question: str,
+    terms: list[str],
+    weights: dict[str, float],
+    candidates: Sequence[Candidate],
+    params: BM25Params,
+    avgdl: float,
+    *,
+    unseen: frozenset[str] = frozenset(),
+    aliases: dict[str, str] | None = None,
+    extra: bool = False,
+) -> tuple[np.ndarray, list[tuple[int, int] | None]]:
+    """The feature matrix (candidates × FEATURES) and each candidate's best window.
+
+    All candidates are normalised into one string (heading, newline, passage; wide gaps
+    between candidates); one regular expression finds the words that may hold a
+    question term, and only those are mapped to terms. Distances are in characters.
+    With `extra`, the EXTRA_FEATURES columns follow (see `extra_features`).
+    """
+    q_terms = list(weights)
+    nq, n = len(q_terms), len(candidates)
+    x = np.zeros((n, len(FEATURES) + len(EXTRA_FEATURES)))
+    windows: list[tuple[int, int] | None] = [None] * n
+    if not n or not nq:
+        return (x if extra else x[:, : len(FEATURES)]), windows
+    qid = {t: i for i, t in enumerate(q_terms)}
+    if aliases:
+        for variant, term in aliases.items():
+            if term in qid:
+                qid.setdefault(variant, qid[term])
+    w = np.array([weights[t] for t in q_terms])
+    mass = float(w.sum()) or 1.0
+    col = {name: i for i, name in enumerate(FEATURES + EXTRA_FEATURES)}
+
+    pieces: list[str] = []
+    starts = np.zeros(n, np.int64)  # where each candidate starts in the joined string
+    text_at = np.zeros(n, np.int64)  # ... and where its passage text starts
+    exact = np.ones(n, bool)  # offsets are the text's own (kept for a later normalised text)
+    at = 0
+    for c, cand_ in enumerate(candidates):
+        head = cand_.heading + "\n" if cand_.heading else ""
+        starts[c], text_at[c] = at, at + len(head)
+        pieces += (head, cand_.text, _PAD)
+        at += len(head) + len(cand_.text) + _GAP
+    joined = "".join(pieces)
+    found = _words_of_terms(joined, qid)
+    lengths = np.array([c_.length for c_ in candidates], float)
+    if found:
+        arr = np.array(found, np.int64)
+        gs, ge, q = arr[:, 0], arr[:, 1], arr[:, 2]
+        cand = np.searchsorted(starts, gs, side="right") - 1
+        spans = _match_features(x, col, windows, w, mass, n, nq, gs, ge, q, cand, text_at, exact)
+        _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand)
+        qtype = question_type(question)
+        if qtype is not None:
+            _type_features(x, col, spans, joined, qtype, starts)
+        tf = np.zeros((n, nq))
+        np.add.at(tf, (cand, q), 1.0)
+        norm = params.k1 * (1.0 - params.b + params.b * lengths / (avgdl or 1.0))
+        x[:, col["bm25_para"]] = (w * tf * (params.k1 + 1.0) / (tf + norm[:, None])).sum(1) / mass
+    elif question_type(question) is not None:
+        x[:, col["type_missing"]] = 1.0
+
+    scores = np.array([cand_.score for cand_ in candidates])
+    top = scores[0] if scores[0] > 0 else 1.0
+    x[:, col["bm25"]] = scores / mass
+    x[:, col["bm25_top"]] = scores / top
+    x[:, col["rank"]] = np.log1p(np.arange(n))
+    for name, ref in (("coverage_top", "coverage"), ("win50_top", "win50")):
+        best = x[:, col[ref]].max()
+        x[:, col[name]] = x[:, col[ref]] / best if best > 0 else 0.0
+    numbers = np.array([max(1, cand_.paragraph_number) for cand_ in candidates], float)
+    x[:, col["position"]] = np.log(numbers)
+    x[:, col["first"]] = numbers == 1
+    x[:, col["length"]] = np.log1p(lengths)
+    x[:, col["question_terms"]] = math.log(nq)
+    x[:, col["unseen"]] = sum(weights[t] for t in unseen if t in weights) / mass
+    return (x if extra else x[:, : len(FEATURES)]), windows
+
+
+def _match_features(x, col, windows, w, mass, n, nq, gs, ge, q, cand, text_at, exact):
+    """Coverage, heading share and proximity; each candidate's best window (joined offsets).
+
+    `windows` gets the best window in the candidate's own text where it lies there.
+    """
+    m = len(gs)
+    present = np.zeros((n, nq), bool)
+    present[cand, q] = True
+    x[:, col["coverage"]] = present @ w / mass
+    in_head = gs < text_at[cand]
+    head = np.zeros((n, nq), bool)
+    head[cand[in_head], q[in_head]] = True
+    x[:, col["heading"]] = head @ w / mass
+    onehot = np.zeros((m + 1, nq))
+    onehot[np.arange(1, m + 1), q] = 1.0
+    prefix = np.cumsum(onehot, axis=0)
+    has = np.zeros(n, bool)
+    has[cand] = True
+    spans = np.full((n, 2), -1, np.int64)  # best window per candidate, joined offsets
+    for k in WINDOWS:
+        end = np.searchsorted(gs, gs + k)
+        win = ((prefix[end] - prefix[:m]) > 0) @ w / mass
+        best = np.zeros(n)
+        np.maximum.at(best, cand, win)
+        x[:, col[f"win{k}"]] = best
+        if k == FOCUS_WINDOW:
+            order = np.lexsort((gs, -win, cand))  # per candidate: the best window, earliest
+            lead = order[np.searchsorted(cand[order], np.nonzero(has)[0])]
+            spans[cand[lead], 0] = gs[lead]
+            spans[cand[lead], 1] = ge[end[lead] - 1]
+    for c in np.nonzero(has & exact)[0]:
+        lo, hi = int(spans[c, 0] - text_at[c]), int(spans[c, 1] - text_at[c])
+        if hi > 0:  # not in the heading alone
+            windows[c] = (max(lo, 0), hi)
+    return spans
+
+
+def _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand):
+    """Question words side by side (stopwords between allowed), in order or not, and near."""
+    q_seq = [qid[t] for t in terms if t in qid]
+    ordered = {a * nq + b for a, b in zip(q_seq, q_seq[1:]) if a != b}
+    both = ordered | {(code % nq) * nq + code // nq for code in ordered}
+    same = (cand[1:] == cand[:-1]) & (q[1:] != q[:-1])
+    gap = gs[1:] - ge[:-1]
+    near = same & (gap <= NEAR_CHARS)
+    adjacent = near.copy()
+    for i in np.nonzero(near & (gap > 2))[0]:
+        adjacent[i] = _only_stopwords(joined[ge[i] : gs[i + 1]])
+    codes = q[:-1] * nq + q[1:]
+    is_ordered = adjacent & np.isin(codes, list(ordered)) if ordered else adjacent & False
+    is_any = adjacent & np.isin(codes, list(both)) if both else adjacent & False
+    x[:, col["pairs_ordered"]] = np.log1p(np.bincount(cand[1:][is_ordered], minlength=n))
+    x[:, col["pairs_any"]] = np.log1p(np.bincount(cand[1:][is_any], minlength=n))
+    x[:, col["pairs_near"]] = np.log1p(np.bincount(cand[1:][near], minlength=n))
+    run_best = np.zeros(n)
+    run, prev_c, prev_i = 0, -1, -2
+    for i in np.nonzero(is_ordered)[0]:
+        c = int(cand[i])
+        run = run + 1 if (c == prev_c and i == prev_i + 1) else 1
+        prev_c, prev_i = c, i
+        run_best[c] = max(run_best[c], run + 1)
+    x[:, col["phrase_run"]] = run_best
+
+
+def _type_features(x, col, spans, joined, qtype, starts):
+    """Whether the best window and a margin around it hold what the question type wants."""
+    for c, (lo, hi) in enumerate(spans.tolist()):
+        if lo < 0:
+            x[c, col["type_missing"]] = 1.0
+            continue
+        region = joined[max(int(starts[c]), lo - TYPE_MARGIN) : hi + TYPE_MARGIN]
+        hit = answer_type_near(normalize(region), qtype)
+        x[c, col["type_match"]] = float(hit)
+        x[c, col["type_missing"]] = float(not hit)
+
+
+# --------------------------------------------------------------------------- the model
+
+#: Inputs of the no-answer model: the reranked best candidate and the list as a whole.
+ANSWER_FEATURES = (
+    "best_coverage",      # coverage of the reranked best candidate
+    "max_coverage",       # the most coverage among the candidates
+    "best_win50",         # win50 of the best candidate
+    "max_win50",
+    "best_phrase_run",
+    "max_pairs_any",
+    "best_bm25",          # bm25 (score / idf mass) of the best candidate
+    "top_bm25",           # ... of BM25's first candidate
+    "unseen",             # share of the idf mass the index lacks
+    "question_terms",
+    "best_share",         # the best candidate's share of the ranker's softmax
+    "best_type_missing",  # the question wants a type the best window lacks
+)
+
+
+def answer_features(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The no-answer model's inputs (ANSWER_FEATURES) from the candidates' features and scores."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    best = int(np.lexsort((np.arange(len(scores)), -scores))[0])
+    share = np.exp(scores - scores.max())
+    row = x[best]
+    return np.array([
+        row[col["coverage"]], x[:, col["coverage"]].max(), row[col["win50"]],
+        x[:, col["win50"]].max(), row[col["phrase_run"]], x[:, col["pairs_any"]].max(),
+        row[col["bm25"]], x[0, col["bm25"]], row[col["unseen"]], row[col["question_terms"]],
+        share[best] / share.sum(), row[col["type_missing"]],
+    ])
+
+
+@dataclass(frozen=True)
+class Linear:
+    """w · (x − mean) / scale + bias: a linear model over standardised inputs."""
+
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def to_json(self, names: Sequence[str]) -> dict:
+        """The model as JSON (values rounded, so the file is the same for the same data)."""
+        return {
+            "features": list(names),
+            "mean": [round(float(v), 8) for v in self.mean],
+            "scale": [round(float(v), 8) for v in self.scale],
+            "weights": [round(float(v), 8) for v in self.weights],
+            "bias": round(float(self.bias), 8),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict, names: Sequence[str], where: str) -> Linear:
+        """Read `to_json`'s output; RerankModelError when it does not fit `names`."""
+        if list(data["features"]) != list(names):
+            raise RerankModelError(
+                f"{where} was trained on other features; retrain it "
+                "(python -m benchmarks.train_rerank)"
+            )
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("weights", "mean", "scale")]
+        if any(a.shape != (len(names),) or not np.isfinite(a).all() for a in arrays) or (
+            arrays[2] <= 0
+        ).any():
+            raise RerankModelError(f"{where} has malformed arrays")
+        return cls(arrays[0], float(data["bias"]), arrays[1], arrays[2])
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Stage 2's answer: the candidates in their new order and P(the collection answers)."""
+
+    order: list[Scored]
+    probability: float
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A linear ranker over `FEATURES` and a logistic no-answer model over ANSWER_FEATURES.
+
+    Candidates are ordered by the ranker's score (its softmax over the candidates is each
+    one's `Scored.probability`); the no-answer model gives the probability that the best
+    one answers, and "no answer" is that probability under `threshold`.
+    """
+
+    ranker: Linear
+    answer: Linear
+    threshold: float = 0.0
+    depth: int = DEFAULT_DEPTH  # candidates reordered (stage 1 gives at least this many)
+    name: str = "rerank"
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_MODEL) -> Reranker:
+        """Read a model file; raises RerankModelError when it is missing or malformed."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RerankModelError(f"reranker model not found: {path}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RerankModelError(f"reranker model {path} is unreadable: {exc}") from None
+        try:
+            return cls(
+                ranker=Linear.from_json(data["ranker"], FEATURES, f"reranker model {path}"),
+                answer=Linear.from_json(data["no_answer"], ANSWER_FEATURES, f"reranker model {path}"),
+                threshold=float(data["threshold"]),
+                depth=int(data["depth"]),
+                name=str(data.get("name", path.stem)),
+            )
+        except RerankModelError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise RerankModelError(f"reranker model {path} is malformed: {exc!r}") from None
+
+    def rank(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(order, softmax shares) of the candidates of a feature matrix."""
+        scores = self.ranker(x)
+        order = np.lexsort((np.arange(len(scores)), -scores))
+        share = np.exp(scores - scores.max())
+        return order, share / share.sum()
+
+    def answerable(self, x: np.ndarray) -> float:
+        """P(the best candidate answers the question), from the candidates' features."""
+        return float(_sigmoid(self.answer(answer_features(x, self.ranker(x))[None]))[0])
+
+    def rerank(
+        self,
+        question: str,
+        terms: list[str],
+        weights: dict[str, float],
+        candidates: Sequence[Candidate],
+        params: BM25Params,
+        avgdl: float,
+        *,
+        unseen: frozenset[str] = frozenset(),
+        aliases: dict[str, str] | None = None,
+    ) -> Ranking:
+        """The candidates by decreasing score (ties: stage-1 order) and P(answered)."""
+        x, windows = features(
+            question, terms, weights, candidates, params, avgdl, unseen=unseen, aliases=aliases
+        )
+        order, share = self.rank(x)
+        scored = [
+            Scored(candidates[i].passage_id, candidates[i].score, float(share[i]), windows[i])
+            for i in order
+        ]
+        return Ranking(scored, self.answerable(x))
+
+
+_LOADED: dict[Path, Reranker | None] = {}
+
+
+def load_default(path: Path | str | None = None) -> Reranker | None:
+    """The shipped model (or `path`'s), loaded once per process.
+
+    A missing or malformed file logs one warning and gives None: serving then falls back
+    to BM25 order and the coverage / phrase no-answer rule rather than failing to start.
+    """
+    path = Path(path or DEFAULT_MODEL)
+    if path not in _LOADED:
+        try:
+            _LOADED[path] = Reranker.load(path)
+        except RerankModelError as exc:
+            log.warning("%s; answering in BM25 order (RERANK=0 silences this)", exc)
+            _LOADED[path] = None
+    return _LOADED[path]
+
+
+__all__ = [
+    "ANSWER_FEATURES", "FEATURES", "Candidate", "Linear", "Ranking", "Reranker",
+    "RerankModelError", "Scored", "answer_features", "answer_type_near", "features", "focus_of",
+    "load_default", "question_type",
+]
