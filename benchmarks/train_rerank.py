@@ -58,7 +58,7 @@ from storage.store import Store
 
 TRAIN_FILE = "arcd-train.json"
 #: Candidates the shipped model reorders (docs/benchmarks.md §1: R@1 and added time by depth).
-SERVE_DEPTH = 30
+SERVE_DEPTH = 20
 L2 = 1.0
 #: At most this share of ARCD-train questions refused in each collection (the issue's
 #: limit is 2 % of the measured sets; a margin for the step to unseen questions).
