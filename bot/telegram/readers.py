@@ -19,7 +19,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
 from bot.settings import Settings
-from bot.telegram.buttons import keyboard
+from bot.telegram.buttons import keyboard, votable
 from bot.telegram.state import bot_state, is_admin, search, within_limit
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         len(answer.results),
         f" text={question!r}" if state.settings.log_questions else "",
     )
+    answer_id = votable(state, question, answer, chat.type)
     await message.reply_html(
         render.answer_to_html(answer),
-        reply_markup=keyboard(state, question, answer, 0),
+        reply_markup=keyboard(state, question, answer, 0, answer_id),
         do_quote=quote,
     )
 
