@@ -228,7 +228,7 @@ class LastingStats(QuestionStats):
             self._prune_when_due()
 
     def _prune_when_due(self) -> None:
-        """Every PRUNE_SECONDS: delete answers and votes older than FEEDBACK_DAYS (store lock held)."""
+        """Every PRUNE_SECONDS: delete answers and votes older than FEEDBACK_DAYS (lock held)."""
         if time.monotonic() - self._pruned_at < PRUNE_SECONDS:
             return
         self._pruned_at = time.monotonic()

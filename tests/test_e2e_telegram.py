@@ -373,7 +373,9 @@ def _labels_now(e2e: E2E, message: dict[str, Any]) -> list[str]:
     return [b["text"] for row in now["reply_markup"]["inline_keyboard"] for b in row]
 
 
-def _vote(e2e: E2E, message: dict[str, Any], user: dict[str, Any], label: str) -> tuple[str, list[str]]:
+def _vote(
+    e2e: E2E, message: dict[str, Any], user: dict[str, Any], label: str
+) -> tuple[str, list[str]]:
     """Press 👍 or 👎 under `message`: the callback's answer and the vote buttons after the edit."""
     mark = e2e.emu.mark()
     pressed = next(t for t in _labels_now(e2e, message) if t.startswith(label))

@@ -226,7 +226,8 @@ def test_report_since_and_csv(filled: Path, monkeypatch, capsys):
 
 def test_report_since_parsing_and_a_missing_file(tmp_path: Path, monkeypatch, capsys):
     now = JUNE_1
-    assert report.since_day("7d", now) == "2024-05-26" and report.since_day("1d", now) == "2024-06-01"
+    assert report.since_day("7d", now) == "2024-05-26"
+    assert report.since_day("1d", now) == "2024-06-01"
     assert report.since_day("2w", now) == "2024-05-19" and report.since_day("all", now) is None
     for bad in ("7", "0d", "yesterday", "2024-13-01"):
         with pytest.raises(ValueError):

@@ -109,6 +109,23 @@ async def test_a_vote_on_an_unknown_answer_gets_a_polite_answer(bot: Bot):
     assert not bot.request.sent("editMessageReplyMarkup") and not bot.replies()
 
 
+async def test_a_vote_on_an_answer_older_than_feedback_days_is_declined(make_bot, seed_db: Path):
+    bot = await make_bot(feedback_days=30)
+    await bot.send(bot.private(QUESTION))
+    answer = bot.last_sent_message()
+    up, _ = vote_data(answer["reply_markup"])
+    stats = bot.app.bot_data["state"].stats
+    stats.flush()
+    conn = sqlite3.connect(stats_path(seed_db))
+    with conn:  # the answer was sent 31 days ago
+        conn.execute("UPDATE answers SET at = at - 31 * 86400")
+    conn.close()
+    assert stats.prune() == 1
+    said = await press(bot, up, answer)
+    assert said["text"] == render.VOTE_EXPIRED_TEXT and said["show_alert"] is True
+    assert not bot.request.sent("editMessageReplyMarkup")
+
+
 async def test_votes_count_after_a_restart_and_a_reindex(make_bot, seed_db: Path, seed_dir: Path):
     first = await make_bot()
     await first.send(first.private(QUESTION))
