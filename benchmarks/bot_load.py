@@ -285,7 +285,7 @@ def _run_with_stats(
         stats.close()
     store = StatsStore(path)
     written = store.history().questions
-    answers = store._conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+    answers = store.answers_kept()
     store.close()
     return result, (
         f"in a stats file, {stats.writes} writes (every {args.stats_flush:g} s), "

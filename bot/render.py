@@ -346,8 +346,8 @@ def _lines_within(head: list[str], items: list[str], limit: int) -> str:
     return "\n".join(lines)
 
 
-def help_html(username: str, *, admin: bool = False) -> str:
-    """/start and /help: what the bot does and how to ask, everywhere."""
+def help_html(username: str, *, admin: bool = False, feedback: bool = True) -> str:
+    """/start and /help: what the bot does and how to ask, everywhere (`feedback`: 👍 / 👎)."""
     bot = f"@{_esc(username)}" if username else "اسم البوت"
     lines = [
         _esc(HELP),
@@ -360,8 +360,8 @@ def help_html(username: str, *, admin: bool = False) -> str:
         f"<b>في القنوات:</b> إن كنت مشرفاً في القناة أجيب عن منشور يبدأ بـ /ask أو يذكرني ({bot}).",
         f"<b>في أي محادثة:</b> اكتب {bot} ثم سؤالك واختر فقرة لإرسالها.",
         "",
-        "تحت كل إجابة: «المزيد» لنتائج أخرى، و«النص الكامل» للفقرة كاملة،"
-        f" و{VOTE_UP} / {VOTE_DOWN} لتقول هل أفادتك الإجابة.",
+        "تحت كل إجابة: «المزيد» لنتائج أخرى، و«النص الكامل» للفقرة كاملة"
+        + (f"، و{VOTE_UP} / {VOTE_DOWN} لتقول هل أفادتك الإجابة." if feedback else "."),
         "/sources — الوثائق المفهرسة",
     ]
     if admin:

@@ -20,17 +20,19 @@ from __future__ import annotations
 import math
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from storage import feedback_store
 from storage.feedback_store import AnswerRow, QuestionGroup, VoteResult
 from storage.indexer import quarantine
 from storage.store import BrokenStoreError, StoreError, check_intact, connect, explain
 
+T = TypeVar("T")
 KIND = "question-stats"
 SCHEMA_VERSION = 2  # 1: daily counts; 2: + answers, votes, vote_days and the salt
 #: Latency buckets: bucket 0 is below MIN_SECONDS, buckets 1..DECADES*PER_DECADE each
@@ -327,11 +329,16 @@ class StatsStore:
             down=down,
         )
 
-    def _read(self, fn, *args):  # noqa: ANN001, ANN202 - a feedback_store reader
+    def _read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run one feedback_store reader on the connection; SQLite errors become StoreError."""
         try:
             return fn(self._conn, *args)
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from exc
+
+    def answers_kept(self) -> int:
+        """How many answers the file keeps (for votes and /unanswered)."""
+        return self._read(lambda conn: conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
 
     def vote(self, answer_id: str, voter: str, value: int, now: float) -> VoteResult | None:
         """Count a reader's 👍 (1) / 👎 (-1) on an answer; None when the answer is not kept."""

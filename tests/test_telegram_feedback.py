@@ -180,6 +180,9 @@ async def test_no_vote_buttons_without_an_answer_inline_or_with_feedback_off(mak
     await off.send(off.private(QUESTION))
     data = callback_data(off.replies()[-1]["reply_markup"])
     assert data and not any(d.startswith("v:") for d in data)
+    await bot.send(bot.private("/help"))
+    await off.send(off.private("/help"))
+    assert "👍" in bot.replies()[-1]["text"] and "👍" not in off.replies()[-1]["text"]
 
 
 # --- /unanswered ---------------------------------------------------------------------------

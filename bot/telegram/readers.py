@@ -113,8 +113,11 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot does and how to ask."""
-    admin = is_admin(update, bot_state(context)) and update.effective_chat.type == ChatType.PRIVATE
-    await update.effective_message.reply_html(render.help_html(context.bot.username, admin=admin))
+    state = bot_state(context)
+    admin = is_admin(update, state) and update.effective_chat.type == ChatType.PRIVATE
+    await update.effective_message.reply_html(
+        render.help_html(context.bot.username, admin=admin, feedback=state.settings.feedback)
+    )
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
