@@ -7,7 +7,7 @@ these functions; this module holds their SQL only.
   answer): its id (in the buttons' callback data), time, chat type, a salted hash of
   the question's analyzed words (`question_key`, what equal questions share), the
   question's text (NULL with STORE_QUESTIONS=0, and cleared after TEXT_DAYS unless it
-  got no answer or a 👎), whether results were shown and which (file, page, paragraph).
+  got no answer or a vote: a vote is kept with the question it judges), whether results were shown and which (file, page, paragraph).
 - `votes`: one row per answer and reader — the reader only as a salted hash of their
   id — with +1 (👍) or -1 (👎) and the time.
 - `vote_days`: 👍 and 👎 per UTC day of the answers judged; never pruned, so /stats
@@ -213,7 +213,7 @@ def votes_by_source(conn: sqlite3.Connection, since: float, until: float) -> dic
 
 def prune(conn: sqlite3.Connection, now: float, keep_days: int) -> int:
     """Delete answers older than `keep_days` with their votes, and clear the text of answered
-    questions older than TEXT_DAYS that got no 👎; returns the answers deleted."""
+    questions older than TEXT_DAYS that nobody voted on; returns the answers deleted."""
     cutoff = now - keep_days * DAY_SECONDS
     conn.execute(
         "DELETE FROM votes WHERE answer_id IN (SELECT id FROM answers WHERE at < ?)", (cutoff,)
@@ -222,7 +222,7 @@ def prune(conn: sqlite3.Connection, now: float, keep_days: int) -> int:
     conn.execute(
         "UPDATE answers SET question = NULL WHERE question IS NOT NULL AND answered = 1"
         " AND at < ? AND NOT EXISTS"
-        " (SELECT 1 FROM votes v WHERE v.answer_id = answers.id AND v.vote < 0)",
+        " (SELECT 1 FROM votes v WHERE v.answer_id = answers.id)",
         (now - TEXT_DAYS * DAY_SECONDS,),
     )
     return deleted
