@@ -53,7 +53,8 @@ for _type, _nouns in {
     "place": "مدينه دوله بلد بلده مكان منطقه قاره محافظه مقاطعه ولايه جزيره عاصمه قريه "
     "حي شارع ملعب مطار ميناء جامعه موقع مقر اقليم نهر بحر جبل بحيره مسجد",
     "person": "شخص رجل امراه لاعب رئيس ملك ملكه كاتب مؤلف مولف شاعر خليفه امير نبي "
-    "مخرج ممثل مغني فنان مدرب قائد زعيم وزير عالم مكتشف مخترع",
+    "مخرج ممثل مغني فنان مدرب قائد زعيم وزير عالم مكتشف مخترع مؤسس زوج زوجه ابن بنت ابو ام اخ "
+    "اخت والد والده جد صاحب مدير حاكم فائز بطل مكتشف مخترع مؤسس واضع مبتكر",
 }.items():
     for _noun in _nouns.split():
         _NOUN_TYPES[_noun] = _type
@@ -87,10 +88,18 @@ def _bare(token: str) -> str:
 
 
 def _noun_type(tokens: list[str], i: int) -> str | None:
-    """The type of the noun at `tokens[i]` or just after skippable words, else None."""
-    for token in tokens[i : i + 3]:
+    """The type of the noun at `tokens[i]` or just after skippable words, else None.
+
+    «ما هي الدولة الفاطمية؟» (a noun with ال and an adjective with ال) asks what
+    something is, not for a place: None.
+    """
+    for j in range(i, min(i + 3, len(tokens))):
+        token = tokens[j]
         word = token[2:] if token.startswith("ال") and len(token) > 4 else token
         if word in _NOUN_TYPES:
+            after = tokens[j + 1] if j + 1 < len(tokens) else ""
+            if word != token and after.startswith("ال") and after not in _WHO_AFTER_FROM:
+                return None
             return _NOUN_TYPES[word]
         if token not in _SKIP_AFTER_WHAT:
             return None
@@ -104,8 +113,12 @@ def _from_type(tokens: list[str], i: int) -> tuple[bool, str | None]:
         return True, "place"  # من أين / من وين
     if nxt in _WHICH_WORDS:
         return True, _noun_type(tokens, i + 2)  # من أي مدينة / من أي عام
-    if nxt in _FROM_NOT_WHO or not nxt:
-        return False, None
+    if nxt in _FROM_NOT_WHO or nxt in _CUES or not nxt:
+        return False, None  # «من كم»، «من متى»: the next question word decides
+    rest = tokens[i + 2 :]
+    if nxt in ("هو", "هي") and 1 <= len(rest) <= 3 and not rest[0].startswith("ال"):
+        if rest[0] not in _NOUN_TYPES:
+            return True, None  # «من هو توماس أديسون؟» asks who someone is, not for a name
     return True, "person"  # من هو، من الذي، من كتب، من المسؤول عن
 
 
@@ -234,6 +247,8 @@ _DATE_AT = re.compile(
         rf"{_P}{_alt(_YEAR_NOUNS)}\s+{_D}+(?!{_D}){_ERA}",
         rf"{_P}القرن\s+(?:{_D}+|[IVXLC]+|{_W}+(?:\s+(?:عشر|والعشرين){_END})?)",
         rf"(?:1[0-9]{{3}}|20[0-9]{{2}}|2100)(?!{_D}){_ERA}",
+        rf"{_D}{{1,4}}(?:\s*(?:هـ|ه|م|ق\.?\s?م)" + _END + r"|\s+"
+        + _alt(_names("ميلادي|ميلادية|هجري|هجرية|للميلاد|للهجرة|قبل الميلاد")) + ")",
         rf"{_P}(?:يوم\s+)?{_alt(_WEEKDAYS)}{_END}",
         rf"{_P}{_alt(_PERIODS)}\s+{_alt(_RELATIVE)}{_END}",
         rf"{_P}{_alt(_DAYS_NEAR)}{_END}",
@@ -281,7 +296,8 @@ _PLACES = _names(
 )
 _PLACE_CUES = _names(
     "مدينة|دولة|عاصمة|العاصمة|محافظة|منطقة|ولاية|جزيرة|قرية|بلدة|إقليم|مقاطعة|قارة|ميناء|"
-    "مطار|ملعب|جامعة|حي|نهر|بحر|جبل|بحيرة"
+    "مطار|ملعب|جامعة|حي|نهر|بحر|جبل|بحيرة|شمال|جنوب|شرق|غرب|الشمال|الجنوب|الشرق|الغرب|"
+    "وسط|منتصف|شمالي|جنوبي|شرقي|غربي|الربع|المحيط|محيط|الوطن|إمارة|مملكة|جمهورية|سلطنة"
 )
 _PLACE_AT = re.compile(rf"{_P}(?:{_alt(_PLACES)}{_END}|{_alt(_PLACE_CUES)}\s+{_W}+)")
 _PLACE_STARTS = frozenset(_firsts(_PLACES, _PLACE_CUES))
@@ -304,7 +320,9 @@ _TITLES = _names(
     "الوزيرة|وزير|وزيرة|الإمام|الخليفة|السلطان|المهندس|الأستاذ|البروفيسور|الجنرال|اللواء|"
     "العقيد|العميد|الفريق|المستشار|البابا|القس|الكاتب|الكاتبة|الشاعر|الشاعرة|الروائي|المخرج|"
     "الممثل|الممثلة|الفنان|الفنانة|المغني|المطرب|اللاعب|المدرب|القائد|الزعيم|ولي العهد|"
-    "خادم الحرمين الشريفين|رئيس الوزراء|النبي|الرسول|الصحابي|المؤرخ|الفيلسوف|الحاكم"
+    "خادم الحرمين الشريفين|رئيس الوزراء|النبي|الرسول|الصحابي|المؤرخ|الفيلسوف|الحاكم|"
+    "الكيميائي|الفيزيائي|الطبيب|المفكر|الملحن|المؤلف|الرحالة|الإمبراطور|القيصر|الراهب|"
+    "الصحفي|الأديب|العلامة|الفقيه|القاضي|المخترع|المكتشف|المؤسس"
 )
 _FIRST_NAMES = _names(
     "محمد|أحمد|علي|حسن|حسين|عمر|عثمان|خالد|سلمان|فهد|فيصل|سعود|عبدالله|عبدالعزيز|عبدالرحمن|"
@@ -323,10 +341,20 @@ _PERSON_AT = re.compile(
     rf"|{_P}{_alt(_TITLES)}(?:\s+{_NAME}){{1,3}}"
     rf"|{_P}{_alt(_FIRST_NAMES)}{_END}(?:\s+{_BARE_NAME}){{0,2}}"
 )
+_NOT_AFTER_COPULA = _alt(_names(
+    "عبارة|مصطلح|أحد|إحدى|أول|أكبر|أكثر|أقدم|أهم|جزء|نوع|من|في|ما|الذي|التي|أن|ان|كان"
+))
+#: «… هو كارل ماركس»، «عاصمتها هي ريكيافيك»: a name right after a copula.
+_COPULA_AT = re.compile(
+    rf"(?:و)?(?:هو|هي|هم)\s+((?!{_NOT_AFTER_COPULA}{_END}){_BARE_NAME}(?:\s+{_BARE_NAME}){{0,2}})"
+)
+#: «شارل فريدريك جيرهارد (بالفرنسية: Charles …)»: the words before a foreign spelling.
+_FOREIGN_AT = re.compile(rf"\((?:بال{_W}+\s*:|[A-Za-z])")
 _SAYING_AT = re.compile(rf"{_P}{_alt(_SAYING)}\s+({_BARE_NAME}(?:\s+{_BARE_NAME})?)")
 _PERSON_STARTS = frozenset(_firsts(_TITLES, _FIRST_NAMES, _NAME_PARTS, _FAMILY))
 _SAYING_STARTS = frozenset(_firsts(_SAYING))
 _BARE_NAME_RE = re.compile(_BARE_NAME)
+_COPULAS = ("هو", "هي", "هم", "وهو", "وهي", "وهم")
 _NAME_PARTS_TUPLE = tuple(_NAME_PARTS)
 
 
@@ -399,7 +427,7 @@ def _place_spans(folded: str) -> list[tuple[int, int]]:
         word = found.group()
         if not word.startswith(("ال", "وال")) and word not in STOPWORDS and word not in _NOT_PLACES:
             spans.append(found.span())
-    return spans
+    return spans + _named_spans(folded)
 
 
 def _person_spans(folded: str) -> list[tuple[int, int]]:
@@ -421,6 +449,33 @@ def _person_spans(folded: str) -> list[tuple[int, int]]:
         found = _SAYING_AT.match(folded, pos)
         if found:
             spans.append(found.span(1))
+    return spans + _named_spans(folded)
+
+
+def _named_spans(folded: str) -> list[tuple[int, int]]:
+    """Names after a copula (هو / هي) and before a foreign spelling in parentheses."""
+    spans = []
+    for pos in _positions(folded, _COPULAS):
+        found = _COPULA_AT.match(folded, pos)
+        if found:
+            spans.append(found.span(1))
+    paren = folded.find("(")
+    while paren > 0:
+        if _FOREIGN_AT.match(folded, paren):
+            end = paren
+            while end > 0 and folded[end - 1] == " ":
+                end -= 1
+            start = word_end = end
+            for _ in range(3):  # up to three words before it, each a bare name
+                space = folded.rfind(" ", 0, word_end) + 1
+                if not _BARE_NAME_RE.fullmatch(folded, space, word_end):
+                    break
+                start, word_end = space, space - 1
+                if word_end <= 0:
+                    break
+            if start < end:
+                spans.append((start, end))
+        paren = folded.find("(", paren + 1)
     return spans
 
 
