@@ -26,6 +26,15 @@ HELP = (
     "وأعرض كل واحدة مقتبسة مع اسم الملف ورقم الفقرة.\n"
     "مثال: متى تبدأ زيارة لافروف؟"
 )
+_ASK_LIKE = "اكتب سؤالك بالعربية، مثل: متى تبدأ زيارة لافروف؟"
+#: Replies to small talk (retrieval.small_talk): greetings get how to ask.
+SMALL_TALK = {
+    "salam": "وعليكم السلام ورحمة الله وبركاته! أجيب عن الأسئلة من الوثائق المفهرسة. " + _ASK_LIKE,
+    "greeting": "أهلاً وسهلاً! أجيب عن الأسئلة من الوثائق المفهرسة. " + _ASK_LIKE,
+    "thanks": "العفو، يسعدني أن أساعد! إن كان لديك سؤال آخر فاكتبه.",
+    "goodbye": "مع السلامة! عُد متى شئت واكتب سؤالك.",
+    "about": HELP,
+}
 BOLD, RESET = "\033[1m", "\033[0m"
 
 PARAGRAPHS = ("فقرة واحدة", "فقرتان", "فقرات", "فقرة")
@@ -74,6 +83,8 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
     """The answer as a person reads it in a terminal."""
     if answer.error:
         return answer.error
+    if answer.small_talk:
+        return small_talk_text(answer.small_talk)
     if not answer.results:
         return NO_ANSWER
     marks = (BOLD, RESET) if color else ("", "")
@@ -86,6 +97,11 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
             + (f"\n   ({note})" if note else "")
         )
     return "\n\n".join(blocks)
+
+
+def small_talk_text(kind: str) -> str:
+    """The reply to a greeting, thanks, goodbye or "who are you" (plain text)."""
+    return SMALL_TALK.get(kind, SMALL_TALK["greeting"])
 
 
 def answer_to_json(answer: Answer) -> str:
@@ -151,6 +167,7 @@ _VOTE_OUTCOMES = {
 UNANSWERED_PAGE = 10
 UNANSWERED_PRIVATE_ONLY_HTML = "هذا الأمر يعمل في محادثتك الخاصة مع البوت فقط."
 UNANSWERED_NOT_KEPT_HTML = "لا تُحفظ الأسئلة في هذا التشغيل (لا ملف إحصاءات)."
+INLINE_SMALL_TALK_TEXT = "أهلاً! اكتب سؤالك بعد اسم البوت — اضغط للمساعدة"
 USER_COMMANDS = {
     "start": "ما الذي يفعله البوت",
     "help": "طريقة السؤال في المحادثات والمجموعات",
@@ -296,6 +313,8 @@ def answer_to_html(answer: Answer, *, offset: int = 0, limit: int = TELEGRAM_LIM
     """The answer as one Telegram HTML message: each result quoted with its source."""
     if answer.error:
         return _esc(answer.error)
+    if answer.small_talk:
+        return _esc(small_talk_text(answer.small_talk))
     results = list(answer.results)
     while results:
         text = _blocks(results, offset + 1, limit)
@@ -303,6 +322,11 @@ def answer_to_html(answer: Answer, *, offset: int = 0, limit: int = TELEGRAM_LIM
             return text
         results.pop()
     return NO_ANSWER_HTML
+
+
+def small_talk_html(kind: str) -> str:
+    """The reply to small talk as Telegram HTML."""
+    return _esc(small_talk_text(kind))
 
 
 def result_to_html(result: Result, limit: int = TELEGRAM_LIMIT) -> str:
