@@ -21,6 +21,9 @@ Question statistics are kept as the bot keeps them (`--stats 1`: daily counts in
 stats file, here a temporary one, written by a background thread — every
 `--stats-flush` seconds, 0.1 by default so that writes happen during the run; the bot
 writes every 5 s) or in memory only (`--stats 0`), to measure what lasting counts add.
+`--feedback 1` (the bot's default, FEEDBACK=1) puts 👍 / 👎 under each answer, which
+keeps a row per answer (question, files shown) in the stats file, buffered and written
+with the counts; `--feedback 0` keeps rows only for questions without an answer.
 """
 
 from __future__ import annotations
@@ -253,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stats", type=int, choices=(0, 1), default=1,
                         help="1: question counts kept in a (temporary) stats file, as the bot "
                         "keeps them; 0: in memory only (default: %(default)s)")
+    parser.add_argument("--feedback", type=int, choices=(0, 1), default=int(Settings.feedback),
+                        help="1: 👍 / 👎 under each answer and a row per answer in the stats "
+                        "file, as FEEDBACK does (default: %(default)s)")
     parser.add_argument("--stats-flush", type=float, default=0.1, metavar="SECONDS",
                         help="seconds between two writes of the stats file (default: "
                         "%(default)s; the bot: 5)")
@@ -279,10 +285,11 @@ def _run_with_stats(
         stats.close()
     store = StatsStore(path)
     written = store.history().questions
+    answers = store.answers_kept()
     store.close()
     return result, (
         f"in a stats file, {stats.writes} writes (every {args.stats_flush:g} s), "
-        f"{written} questions in it"
+        f"{written} questions and {answers} answer rows in it (feedback {args.feedback})"
     )
 
 
@@ -307,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         corpus_dir=args.corpus,
         questions_per_minute=10**6,  # the per-user limit's waits are not measured
         variants=bool(args.variants),
+        feedback=bool(args.feedback),
     )
     service = TimedService(args.db, args.corpus, variants=settings.variants)  # as the bot runs
     pool = None

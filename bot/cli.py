@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [index|ask|chat|run|health]` (no command: start the bot)."""
+"""Command line: `python -m bot [index|ask|chat|run|health|report]` (no command: start the bot)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import argparse
 import io
 import logging
 import sys
+import time
 from pathlib import Path
 
-from bot import health
+from bot import health, report
 from bot.render import HELP, answer_to_console, answer_to_json, sources_to_console
 from bot.service import QAService
 from bot.settings import Settings, SettingsError
+from bot.stats import stats_path
+from storage.stats_store import StatsStore
 from storage.store import StoreError
 
 log = logging.getLogger("bot")
@@ -36,6 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", help="interactive console chat")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("health", help="check that the index is present and current (exit 0 if so)")
+    p = sub.add_parser(
+        "report", help="questions, no-answer share, votes per file, latency per day, unanswered"
+    )
+    p.add_argument("--since", default=None, metavar="7d|2w|YYYY-MM-DD|all",
+                   help="first day (UTC) to report on (default: every day kept)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="one JSON object (schema in README)")
+    form.add_argument("--csv", action="store_true", help="one CSV table with a section column")
     return parser
 
 
@@ -55,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     _use_utf8()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "report":
+        try:
+            first_day = report.since_day(args.since, time.time())
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.command == "ask":  # usage errors before any (possibly long) indexing
         if args.top is not None and not 1 <= args.top <= 50:
             parser.error("--top must be between 1 and 50")
@@ -76,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_index(service, args.dir or settings.corpus_dir)
         if command == "health":
             return cmd_health(service, settings)
+        if command == "report":
+            return cmd_report(settings, first_day, args)
         if command == "run":
             from bot.telegram.app import run_bot
 
@@ -136,6 +154,21 @@ def cmd_chat(service: QAService, top: int) -> int:
             print(sources_to_console(service.sources()))
         else:
             print(answer_to_console(service.ask(line, top=top), color=color))
+
+
+def cmd_report(settings: Settings, first_day: str | None, args: argparse.Namespace) -> int:
+    """`report`: what the stats file says (text, --json or --csv on stdout)."""
+    path = stats_path(settings.database_path, settings.stats_path)
+    if not path.is_file():
+        raise StoreError(f"no stats file at {path} (the bot writes it once it answers)")
+    store = StatsStore(path)
+    try:
+        built = report.build(store, first_day, time.time())
+    finally:
+        store.close()
+    print(report.to_json(built) if args.json else report.to_csv(built) if args.csv
+          else report.to_text(built), end="" if args.csv else "\n")
+    return 0
 
 
 def cmd_health(service: QAService, settings: Settings) -> int:

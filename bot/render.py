@@ -7,10 +7,12 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from bot.stats import StatsSnapshot
 from retrieval.search import Answer, Result
 from retrieval.snippets import ELLIPSIS
+from storage.feedback_store import QuestionGroup, VoteResult
 from storage.indexer import DocumentRead, IndexReport
 from storage.stats_store import BUCKET_ERROR, History
 from storage.store import SourceInfo
@@ -24,6 +26,15 @@ HELP = (
     "وأعرض كل واحدة مقتبسة مع اسم الملف ورقم الفقرة.\n"
     "مثال: متى تبدأ زيارة لافروف؟"
 )
+_ASK_LIKE = "اكتب سؤالك بالعربية، مثل: متى تبدأ زيارة لافروف؟"
+#: Replies to small talk (retrieval.small_talk): greetings get how to ask.
+SMALL_TALK = {
+    "salam": "وعليكم السلام ورحمة الله وبركاته! أجيب عن الأسئلة من الوثائق المفهرسة. " + _ASK_LIKE,
+    "greeting": "أهلاً وسهلاً! أجيب عن الأسئلة من الوثائق المفهرسة. " + _ASK_LIKE,
+    "thanks": "العفو، يسعدني أن أساعد! إن كان لديك سؤال آخر فاكتبه.",
+    "goodbye": "مع السلامة! عُد متى شئت واكتب سؤالك.",
+    "about": HELP,
+}
 BOLD, RESET = "\033[1m", "\033[0m"
 
 PARAGRAPHS = ("فقرة واحدة", "فقرتان", "فقرات", "فقرة")
@@ -72,6 +83,8 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
     """The answer as a person reads it in a terminal."""
     if answer.error:
         return answer.error
+    if answer.small_talk:
+        return small_talk_text(answer.small_talk)
     if not answer.results:
         return NO_ANSWER
     marks = (BOLD, RESET) if color else ("", "")
@@ -84,6 +97,11 @@ def answer_to_console(answer: Answer, *, color: bool = False, offset: int = 0) -
             + (f"\n   ({note})" if note else "")
         )
     return "\n\n".join(blocks)
+
+
+def small_talk_text(kind: str) -> str:
+    """The reply to a greeting, thanks, goodbye or "who are you" (plain text)."""
+    return SMALL_TALK.get(kind, SMALL_TALK["greeting"])
 
 
 def answer_to_json(answer: Answer) -> str:
@@ -138,6 +156,18 @@ FILE_TOO_BIG_TEXT = "الملف أكبر مما يسمح تيليغرام بإر
 PRIVATE_BOT_TEXT = "هذا بوت خاص."
 ADMINS_ONLY_TEXT = "هذا الزر لمشرفي البوت فقط."
 INLINE_NO_ANSWER_TEXT = "لا شيء في الوثائق عن هذا — اضغط للمساعدة"
+VOTE_UP, VOTE_DOWN = "👍", "👎"
+VOTE_EXPIRED_TEXT = "لم يعد تقييم هذه الإجابة ممكناً: إنها أقدم مما نحفظ. شكراً لك على كل حال."
+VOTE_FAILED_TEXT = "تعذّر تسجيل تقييمك الآن. حاول مرة أخرى بعد قليل."
+_VOTE_OUTCOMES = {
+    "counted": "شكراً، سجّلت تقييمك {mark}",
+    "changed": "غيّرت تقييمك إلى {mark}",
+    "withdrawn": "سحبت تقييمك {mark}",
+}
+UNANSWERED_PAGE = 10
+UNANSWERED_PRIVATE_ONLY_HTML = "هذا الأمر يعمل في محادثتك الخاصة مع البوت فقط."
+UNANSWERED_NOT_KEPT_HTML = "لا تُحفظ الأسئلة في هذا التشغيل (لا ملف إحصاءات)."
+INLINE_SMALL_TALK_TEXT = "أهلاً! اكتب سؤالك بعد اسم البوت — اضغط للمساعدة"
 USER_COMMANDS = {
     "start": "ما الذي يفعله البوت",
     "help": "طريقة السؤال في المحادثات والمجموعات",
@@ -149,6 +179,7 @@ ADMIN_COMMANDS = {
     "stats": "إحصاءات الفهرس والأسئلة",
     "remove": "حذف وثيقة من المجموعة: ‎/remove اسم الملف",
     "lastindex": "تقرير آخر فهرسة",
+    "unanswered": "الأسئلة التي بلا إجابة أو قُيّمت 👎",
 }
 REMOVE_HINT_HTML = (
     "اكتب اسم الملف بعد الأمر، مثل: <code>/remove تقرير 2024.pdf</code> "
@@ -282,6 +313,8 @@ def answer_to_html(answer: Answer, *, offset: int = 0, limit: int = TELEGRAM_LIM
     """The answer as one Telegram HTML message: each result quoted with its source."""
     if answer.error:
         return _esc(answer.error)
+    if answer.small_talk:
+        return _esc(small_talk_text(answer.small_talk))
     results = list(answer.results)
     while results:
         text = _blocks(results, offset + 1, limit)
@@ -289,6 +322,11 @@ def answer_to_html(answer: Answer, *, offset: int = 0, limit: int = TELEGRAM_LIM
             return text
         results.pop()
     return NO_ANSWER_HTML
+
+
+def small_talk_html(kind: str) -> str:
+    """The reply to small talk as Telegram HTML."""
+    return _esc(small_talk_text(kind))
 
 
 def result_to_html(result: Result, limit: int = TELEGRAM_LIMIT) -> str:
@@ -332,8 +370,8 @@ def _lines_within(head: list[str], items: list[str], limit: int) -> str:
     return "\n".join(lines)
 
 
-def help_html(username: str, *, admin: bool = False) -> str:
-    """/start and /help: what the bot does and how to ask, everywhere."""
+def help_html(username: str, *, admin: bool = False, feedback: bool = True) -> str:
+    """/start and /help: what the bot does and how to ask, everywhere (`feedback`: 👍 / 👎)."""
     bot = f"@{_esc(username)}" if username else "اسم البوت"
     lines = [
         _esc(HELP),
@@ -346,7 +384,8 @@ def help_html(username: str, *, admin: bool = False) -> str:
         f"<b>في القنوات:</b> إن كنت مشرفاً في القناة أجيب عن منشور يبدأ بـ /ask أو يذكرني ({bot}).",
         f"<b>في أي محادثة:</b> اكتب {bot} ثم سؤالك واختر فقرة لإرسالها.",
         "",
-        "تحت كل إجابة: «المزيد» لنتائج أخرى، و«النص الكامل» للفقرة كاملة.",
+        "تحت كل إجابة: «المزيد» لنتائج أخرى، و«النص الكامل» للفقرة كاملة"
+        + (f"، و{VOTE_UP} / {VOTE_DOWN} لتقول هل أفادتك الإجابة." if feedback else "."),
         "/sources — الوثائق المفهرسة",
     ]
     if admin:
@@ -357,6 +396,7 @@ def help_html(username: str, *, admin: bool = False) -> str:
             "/stats — إحصاءات الفهرس والأسئلة",
             "/remove اسم الملف — حذف وثيقة من المجموعة (بعد التأكيد)",
             "/lastindex — تقرير آخر فهرسة",
+            f"/unanswered — الأسئلة التي بلا إجابة أو قُيّمت {VOTE_DOWN}: ما ينقص الوثائق",
             (
                 "أرسل ملف PDF أو Word ‏(‎.docx) أو صفحة ويب (‎.html) أو كتاباً (‎.epub أو ‎.odt) "
                 "أو نصاً (‎.txt أو ‎.md) "
@@ -533,6 +573,7 @@ def stats_to_html(
         f"بلا إجابة: {stats.unanswered_share:.0%} ({stats.unanswered})",
         f"زمن الإجابة: الوسيط {_ms(stats.p50)}، والمئين 95 {_ms(stats.p95)}",
         f"حسب نوع المحادثة: {_by_chat_type(stats.by_chat_type)}",
+        f"التقييمات: {VOTE_UP} {stats.up}، {VOTE_DOWN} {stats.down}",
     ]
     if history is None:
         return "\n".join(lines)
@@ -545,6 +586,7 @@ def stats_to_html(
         f"زمن الإجابة: الوسيط {_ms(history.p50, 'نحو ')}، والمئين 95 {_ms(history.p95, 'نحو ')}"
         f" (بدقة ±{BUCKET_ERROR:.0%})",
         f"حسب نوع المحادثة: {_by_chat_type(history.by_chat_type)}",
+        f"التقييمات: {VOTE_UP} {history.up}، {VOTE_DOWN} {history.down}",
     ]
     if history.lost is not None:
         lines.append(
@@ -552,6 +594,55 @@ def stats_to_html(
             f" <code>{_esc(history.lost.moved_to)}</code> وبدأ العدّ من جديد."
         )
     return "\n".join(lines)
+
+
+def vote_label(value: int, count: int) -> str:
+    """«👍» or «👍 3»: a vote button with the votes it has."""
+    mark = VOTE_UP if value > 0 else VOTE_DOWN
+    return f"{mark} {count}" if count else mark
+
+
+def vote_answer_text(result: VoteResult) -> str:
+    """The short answer to a 👍 / 👎 press: counted, changed or withdrawn."""
+    mark = VOTE_UP if result.vote > 0 else VOTE_DOWN
+    return _VOTE_OUTCOMES[result.outcome].format(mark=mark)
+
+
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def unanswered_html(
+    groups: list[QuestionGroup],
+    total: int,
+    offset: int,
+    days: int,
+    *,
+    texts_kept: bool,
+    limit: int = TELEGRAM_LIMIT,
+) -> str:
+    """/unanswered: equal questions that got no answer or a 👎, with counts and last time."""
+    if not total:
+        return f"لا أسئلة بلا إجابة أو بتقييم {VOTE_DOWN} في آخر {days} يوماً."
+    head = [
+        f"<b>أسئلة بلا إجابة أو بتقييم {VOTE_DOWN}</b> (آخر {days} يوماً، الأحدث أولاً؛"
+        f" {offset + 1}–{offset + len(groups)} من {total}):"
+    ]
+    if not texts_kept:
+        head.append(
+            "نصوص الأسئلة لا تُحفظ (STORE_QUESTIONS=0): الأسئلة المتساوية مجمّعة ببصمة كلماتها."
+        )
+    items = []
+    for n, g in enumerate(groups, start=offset + 1):
+        what = (
+            f"«{_esc(_short(g.question, 300))}»" if g.question
+            else f"سؤال بلا نص محفوظ (بصمة <code>{_esc(g.key[:8])}</code>)"
+        )
+        items.append(
+            f"{n}. {what}\n    {g.count} مرة: بلا إجابة {g.no_answer}، {VOTE_DOWN} {g.down}"
+            f" — آخرها {_utc(g.last)} (UTC)"
+        )
+    return _lines_within(head, items, limit)
 
 
 def admin_error_html(where: str, detail: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from retrieval.rerank import load_default
 from retrieval.search import Answer, Searcher
+from retrieval.small_talk import small_talk
 from storage.formats import Limits
 from storage.indexer import (
     IndexReport,
@@ -133,7 +134,10 @@ class QAService:
         return self._searcher  # type: ignore[return-value]
 
     def ask(self, question: str, top: int = 3, offset: int = 0) -> Answer:
-        """Answer one question."""
+        """Answer one question; a greeting, thanks or goodbye is answered without a search."""
+        kind = small_talk(question)
+        if kind is not None:
+            return Answer(query=question, small_talk=kind)
         return self.searcher.search(question, top=top, offset=offset)
 
     def source_file(self, source: str) -> Path | None:

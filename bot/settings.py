@@ -44,6 +44,9 @@ class Settings:
     questions_per_minute: int = 20
     top_k: int = 3
     log_questions: bool = False
+    feedback: bool = True  # 👍 / 👎 under each answer (bot/feedback.py)
+    feedback_days: int = 180  # votes and kept questions older than this are deleted
+    store_questions: bool = True  # 0: only a salted hash of a question is kept, never its text
     variants: bool = True
     rerank: bool = True  # reorder BM25's candidates with retrieval/models/rerank-v1.json
     search_processes: int = 0  # 0: one per usable CPU, at most 4 (see search_pool.py)

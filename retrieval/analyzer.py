@@ -19,7 +19,7 @@ from retrieval.stopwords import RAW_STOPWORDS
 
 #: Bump whenever the output of `analyze` can change: a stored index built with
 #: another version is rebuilt at the next start.
-ANALYZER_VERSION = "ar-light10-v2"
+ANALYZER_VERSION = "ar-light10-v3"
 
 _DELETE = (
     "".join(araby.TASHKEEL)

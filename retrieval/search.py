@@ -112,14 +112,18 @@ class Answer:
     phrase: bool = False  # the best passage holds two question words side by side (if tested)
     has_more: bool = False
     probability: float | None = None  # reranker's P(the best answers) (None: BM25 order)
+    small_talk: str | None = None  # a greeting, thanks… (retrieval.small_talk): not searched
 
     def to_json(self) -> dict[str, Any]:
-        """The public JSON shape of an answer."""
-        return {
+        """The public JSON shape of an answer ("small_talk" only for small talk)."""
+        out = {
             "query": self.query,
             "results": [r.to_json() for r in self.results],
             "error": self.error,
         }
+        if self.small_talk:
+            out["small_talk"] = self.small_talk
+        return out
 
 
 def check_question(question: str) -> str:

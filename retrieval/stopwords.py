@@ -1,5 +1,17 @@
 """Arabic function words dropped by the analyzer (written naturally, normalised at import)."""
 
+#: Question words of the dialects (Levantine, Egyptian, Gulf, Iraqi, Maghrebi) as people
+#: type them: dropped like MSA's متى / أين / كم so that they never match a document's
+#: words. Left out because they are also content words: متين (solid), شي (Xi), مو (Mo),
+#: دي (de Mistura), جم (many). retrieval/question_words.py reads the types they ask for.
+DIALECT_QUESTION_WORDS = """
+شو ايش إيش وش شنو شنهو شنوة وين فين وينه وينها فينه فينها لوين لفين امتى إمتى
+ايمتى إيمتى امتا وقتاش ليش ليه علاش قديش قدّيش قداش كام بكام چم شقد ازاي إزاي
+كيفاش شلون اشلون وشلون مين منو شكون منهو لمين
+""".split()
+#: A few dialect function words as frequent in questions as الذي / لأن / هكذا.
+DIALECT_FUNCTION_WORDS = "اللي إللي هيك عشان علشان".split()
+
 RAW_STOPWORDS = """
 في من على إلى الى عن مع إن أن ان إنّ أنّ لا لم لن ما ماذا متى أين اين كيف لماذا هل كم أي أيّ
 و ف ب ل ك ثم أو او أم بل لكن لكنّ لكنه لكنها حتى إذا اذا إذ لو لولا كي قد لقد سوف
@@ -17,4 +29,4 @@ RAW_STOPWORDS = """
 يا أيها ها نعم كلا
 ماهو ماهي ماهى ماهيه بماذا وماذا فماذا لمن بمن وهل فهل وكم بكم
 تم يتم تمت وتم لديه لديها لديهم لديك أحد إحدى أيه ضمن وفق
-""".split()
+""".split() + DIALECT_QUESTION_WORDS + DIALECT_FUNCTION_WORDS

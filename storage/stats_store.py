@@ -6,7 +6,10 @@
 
 One row per UTC day and chat type (questions, answered, no answer) and the latency of
 those questions as a histogram in fixed log-spaced buckets, so percentiles over any
-range come from summed buckets (within BUCKET_ERROR). No question text, no user ids.
+range come from summed buckets (within BUCKET_ERROR). Since schema 2 the file also
+keeps readers' votes and the answers they judge (storage/feedback_store.py), with a
+salt made once per file for the hashes that stand for readers and questions; no user
+id ever. A file of schema 1 is migrated in place, its counts kept.
 The index store never touches this file: a reindex or an index rebuilt from garbage
 keeps the counts; a stats file that is itself garbage is moved aside
 (`.broken-<stamp>`) and counting starts afresh, with the date in `lost`.
@@ -15,18 +18,23 @@ keeps the counts; a stats file that is itself garbage is moved aside
 from __future__ import annotations
 
 import math
+import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
+from storage import feedback_store
+from storage.feedback_store import AnswerRow, QuestionGroup, VoteResult
 from storage.indexer import quarantine
 from storage.store import BrokenStoreError, StoreError, check_intact, connect, explain
 
+T = TypeVar("T")
 KIND = "question-stats"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: daily counts; 2: + answers, votes, vote_days and the salt
 #: Latency buckets: bucket 0 is below MIN_SECONDS, buckets 1..DECADES*PER_DECADE each
 #: span a factor 10**(1/PER_DECADE) (12 %), the last one is MAX_SECONDS and above.
 MIN_SECONDS = 1e-4
@@ -130,6 +138,26 @@ class LostHistory:
 
 
 @dataclass(frozen=True)
+class DayRow:
+    """One UTC day over every chat type, for the report."""
+
+    day: str
+    questions: int
+    unanswered: int
+    buckets: dict[int, int]
+    up: int = 0
+    down: int = 0
+
+    @property
+    def p50(self) -> float | None:
+        return bucket_percentile(self.buckets, 50)
+
+    @property
+    def p95(self) -> float | None:
+        return bucket_percentile(self.buckets, 95)
+
+
+@dataclass(frozen=True)
 class History:
     """What the file holds, summed over its days (or a range of them)."""
 
@@ -142,6 +170,8 @@ class History:
     buckets: dict[int, int]
     since: str  # when this file was started (UTC, YYYY-MM-DD HH:MM)
     lost: LostHistory | None  # set when an earlier file was garbage
+    up: int = 0  # 👍 on the answers of these days
+    down: int = 0  # 👎
 
     @property
     def unanswered_share(self) -> float:
@@ -188,10 +218,13 @@ class StatsStore:
             if conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0:
                 conn.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} INSERT OR IGNORE INTO meta VALUES"
-                    f" ('kind', '{KIND}'), ('schema', '{SCHEMA_VERSION}'),"
+                    f" ('kind', '{KIND}'), ('schema', '1'),"
                     f" ('created', '{_now()}'); COMMIT;"
                 )
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("kind") == KIND and int(meta.get("schema", "0")) < SCHEMA_VERSION:
+                self._migrate(conn)
+                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except (sqlite3.Error, StoreError) as exc:
             if conn is not None:
                 conn.close()
@@ -207,7 +240,17 @@ class StatsStore:
         if problem is not None:
             conn.close()
             raise StoreError(f"{problem}; set STATS_PATH to another file")
+        self.salt = bytes.fromhex(meta["salt"])  # never logged
         return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Schema 1 → 2: add the feedback tables and a salt; the daily counts stay as they are."""
+        conn.executescript(
+            f"BEGIN IMMEDIATE; {feedback_store.SCHEMA}"
+            f" INSERT OR IGNORE INTO meta VALUES ('salt', '{secrets.token_hex(16)}');"
+            f" UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema'; COMMIT;"
+        )
 
     def _set_meta(self, values: Mapping[str, str]) -> None:
         with self._transaction():
@@ -231,10 +274,12 @@ class StatsStore:
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from exc
 
-    def add(self, counts: Iterable[DayCount]) -> None:
-        """Add `counts` to the file in one transaction (StoreError when it cannot be written)."""
+    def add(self, counts: Iterable[DayCount], answers: Iterable[AnswerRow] = ()) -> None:
+        """Add `counts` (and `answers`) to the file in one transaction (StoreError when it
+        cannot be written)."""
         counts = list(counts)
         with self._transaction():
+            feedback_store.add_answers(self._conn, answers)
             self._conn.executemany(
                 "INSERT INTO days VALUES (?, ?, ?, ?, ?) ON CONFLICT(day, chat_type) DO UPDATE"
                 " SET questions = questions + excluded.questions,"
@@ -264,6 +309,7 @@ class StatsStore:
             buckets = self._conn.execute(
                 "SELECT bucket, SUM(count) FROM latency" + where + " GROUP BY bucket", args
             ).fetchall()
+            up, down = feedback_store.vote_totals(self._conn, *args)
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from exc
         lost = None
@@ -279,7 +325,65 @@ class StatsStore:
             buckets=dict(buckets),
             since=meta["created"],
             lost=lost,
+            up=up,
+            down=down,
         )
+
+    def _read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run one feedback_store reader on the connection; SQLite errors become StoreError."""
+        try:
+            return fn(self._conn, *args)
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from exc
+
+    def answers_kept(self) -> int:
+        """How many answers the file keeps (for votes and /unanswered)."""
+        return self._read(lambda conn: conn.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
+
+    def vote(self, answer_id: str, voter: str, value: int, now: float) -> VoteResult | None:
+        """Count a reader's 👍 (1) / 👎 (-1) on an answer; None when the answer is not kept."""
+        with self._transaction():
+            return feedback_store.vote(self._conn, answer_id, voter, value, now)
+
+    def prune(self, now: float, keep_days: int) -> int:
+        """Delete answers and votes older than `keep_days` (feedback_store.prune)."""
+        with self._transaction():
+            return feedback_store.prune(self._conn, now, keep_days)
+
+    def unanswered(
+        self, since: float, until: float, offset: int = 0, limit: int | None = None
+    ) -> tuple[list[QuestionGroup], int]:
+        """The groups of questions that got no answer or a 👎 (feedback_store.unanswered)."""
+        return self._read(feedback_store.unanswered, since, until, offset, limit)
+
+    def votes_by_source(self, since: float, until: float) -> dict[str, list[int]]:
+        """{file: [👍, 👎]} over the answers from `since` to `until`."""
+        return self._read(feedback_store.votes_by_source, since, until)
+
+    def daily(self, first_day: str | None = None, last_day: str | None = None) -> list[DayRow]:
+        """Each day from `first_day` to `last_day` that has questions or votes, in order."""
+        args = (first_day or "", last_day or "9999")
+        where = " WHERE day >= ? AND day <= ?"
+        try:
+            days = self._conn.execute(
+                "SELECT day, SUM(questions), SUM(unanswered) FROM days" + where + " GROUP BY day",
+                args,
+            ).fetchall()
+            buckets = self._conn.execute(
+                "SELECT day, bucket, SUM(count) FROM latency" + where + " GROUP BY day, bucket",
+                args,
+            ).fetchall()
+            votes = feedback_store.votes_by_day(self._conn, *args)
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from exc
+        per_day: dict[str, dict[int, int]] = {}
+        for day, bucket, n in buckets:
+            per_day.setdefault(day, {})[bucket] = n
+        counts = {day: (q, u) for day, q, u in days}
+        return [
+            DayRow(day, *counts.get(day, (0, 0)), per_day.get(day, {}), *votes.get(day, (0, 0)))
+            for day in sorted(set(counts) | set(votes))
+        ]
 
     def close(self) -> None:
         """Close the file."""

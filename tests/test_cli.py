@@ -86,7 +86,7 @@ def test_every_command_and_option_is_documented():
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     commands = {action.dest: action.help for action in sub._choices_actions}
-    assert set(commands) == {"index", "ask", "chat", "run", "health"}
+    assert set(commands) == {"index", "ask", "chat", "run", "health", "report"}
     assert set(sub.choices) == set(commands)
     for name, help_text in commands.items():
         assert help_text and help_text.strip(), name
@@ -94,7 +94,7 @@ def test_every_command_and_option_is_documented():
             assert action.help, (name, action.dest)
 
 
-@pytest.mark.parametrize("command", ["index", "ask", "chat", "run", "health"])
+@pytest.mark.parametrize("command", ["index", "ask", "chat", "run", "health", "report"])
 def test_every_command_has_help_output(command, capsys):
     with pytest.raises(SystemExit) as caught:
         build_parser().parse_args([command, "--help"])

@@ -107,6 +107,7 @@ class E2E:
     corpus: Path
     admin: dict[str, Any]
     admin_chat: dict[str, Any]
+    env: dict[str, str] = dataclasses.field(default_factory=dict)  # to start the bot again
 
     def wait(self, wait_fn: Callable[..., Call], *args: Any, timeout: float = WAIT_SECONDS, **kwargs: Any) -> Call:
         """Call an emulator `wait_for_*` helper in short slices, failing early if the bot dies."""
@@ -187,7 +188,7 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
         )
         assert index.returncode == 0, f"`python -m bot index` failed:\n{index.stdout}\n{index.stderr}"
         bot = BotProcess(env, root / "bot.log")
-        harness = E2E(emu, bot, corpus, admin, admin_chat)
+        harness = E2E(emu, bot, corpus, admin, admin_chat, env)
         harness.wait(emu.wait_for_call, "deleteWebhook", timeout=STARTUP_SECONDS)  # polling starts next
         yield harness
     finally:
@@ -364,6 +365,50 @@ def test_full_text_button_and_a_stale_button(e2e: E2E):
         lambda c: c.params.get("callback_query_id") == stale["id"], after=mark,
     )
     assert ack.ok and ack.params.get("text"), "a polite answer to a stale button"
+
+
+def _labels_now(e2e: E2E, message: dict[str, Any]) -> list[str]:
+    """The labels of the buttons under `message` as the emulator shows it now."""
+    now = e2e.emu.message(message["chat"]["id"], message["message_id"])
+    return [b["text"] for row in now["reply_markup"]["inline_keyboard"] for b in row]
+
+
+def _vote(
+    e2e: E2E, message: dict[str, Any], user: dict[str, Any], label: str
+) -> tuple[str, list[str]]:
+    """Press 👍 or 👎 under `message`: the callback's answer and the vote buttons after the edit."""
+    mark = e2e.emu.mark()
+    pressed = next(t for t in _labels_now(e2e, message) if t.startswith(label))
+    query = e2e.emu.press_button(message, user, text=pressed)
+    ack = e2e.wait(
+        e2e.emu.wait_for_call, "answerCallbackQuery",
+        lambda c: c.params.get("callback_query_id") == query["id"], after=mark,
+    )
+    assert ack.ok, ack
+    edit = e2e.wait(
+        e2e.emu.wait_for_call, "editMessageReplyMarkup",
+        lambda c: c.params.get("message_id") == message["message_id"], after=mark,
+    )
+    assert edit.ok, edit
+    return ack.params["text"], [t for t in _labels_now(e2e, message) if t[0] in "👍👎"]
+
+
+def test_votes_are_counted_changed_and_kept_across_a_restart(e2e: E2E):
+    user, chat = e2e.private_user("مقيّمة")
+    answer = e2e.ask_private(user, chat, QUESTION)
+    assert {"👍", "👎"} <= set(_buttons(answer)) and MORE in _buttons(answer)
+    message = answer.result
+    assert _vote(e2e, message, user, "👍") == ("شكراً، سجّلت تقييمك 👍", ["👍 1", "👎"])
+    assert _vote(e2e, message, user, "👎") == ("غيّرت تقييمك إلى 👎", ["👍", "👎 1"])
+    assert MORE in _labels_now(e2e, message), "the other buttons stay"
+
+    assert e2e.bot.stop() == 0, e2e.bot.tail()  # a restart: nothing is left in memory
+    mark = e2e.emu.mark()
+    e2e.bot = BotProcess(e2e.env, e2e.bot.log_path.with_name("bot-restarted.log"))
+    e2e.wait(e2e.emu.wait_for_call, "deleteWebhook", after=mark, timeout=STARTUP_SECONDS)
+    other = e2e.emu.add_user("قارئ آخر")
+    assert _vote(e2e, message, other, "👎") == ("شكراً، سجّلت تقييمك 👎", ["👍", "👎 2"])
+    assert _vote(e2e, message, user, "👎") == ("سحبت تقييمك 👎", ["👍", "👎 1"])
 
 
 # --- admins ---------------------------------------------------------------------------------

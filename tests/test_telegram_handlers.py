@@ -767,7 +767,8 @@ async def test_commands_are_registered_for_users_and_admins(bot: Bot):
     assert by_scope[json.dumps({"type": "default"})] == ["start", "help", "sources", "ask"]
     admin_scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
     assert by_scope[admin_scope] == [
-        "start", "help", "sources", "ask", "reindex", "stats", "remove", "lastindex"
+        "start", "help", "sources", "ask", "reindex", "stats", "remove", "lastindex",
+        "unanswered",
     ]
 
 

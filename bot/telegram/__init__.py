@@ -15,7 +15,8 @@ never blocked) and send what `bot.render` makes of the answer.
 - `readers` — who may ask and what: the gate, questions in private chats, groups,
               channels and inline mode, /start /help /sources /ask;
 - `buttons` — the keyboard under an answer and «المزيد», «النص الكامل», «الملف»;
-- `admin`   — /reindex, /stats and uploads, for admins only;
+- `admin`   — /reindex, /stats, /remove, /lastindex and uploads, for admins only;
+- `feedback`— 👍 / 👎 under answers, and /unanswered for admins;
 - `logs`    — token redaction, logging set-up, the error handler;
 - `app`     — build_application, the command menus, run_bot and the stop signals.
 """

@@ -37,7 +37,7 @@ from bot.search_pool import SearchPool, default_processes
 from bot.service import QAService
 from bot.settings import Settings
 from bot.stats import LastingStats, QuestionStats, stats_path
-from bot.telegram import admin, buttons, readers
+from bot.telegram import admin, buttons, feedback, readers
 from bot.telegram.logs import configure_logging, on_error, redact
 from bot.telegram.state import ALLOWED_UPDATES, BotState, ButtonMemory
 
@@ -102,7 +102,11 @@ def build_application(
         builder = builder.request(request).get_updates_request(request)
     app = builder.build()
     if stats is None:
-        stats = LastingStats(stats_path(service.database_path, settings.stats_path))
+        stats = LastingStats(
+            stats_path(service.database_path, settings.stats_path),
+            feedback_days=settings.feedback_days,
+            store_questions=settings.store_questions,
+        )
     app.bot_data["state"] = BotState(
         settings=settings,
         service=service,
@@ -123,6 +127,7 @@ def build_application(
             CommandHandler("stats", admin.stats, filters=new),
             CommandHandler("remove", admin.remove, filters=new),
             CommandHandler("lastindex", admin.last_index, filters=new),
+            CommandHandler("unanswered", feedback.unanswered, filters=new),
             MessageHandler(private & filters.Document.ALL, admin.upload),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, readers.private_question),
             MessageHandler(private & filters.COMMAND, readers.unknown_command),

@@ -1,5 +1,6 @@
 """The keyboard under an answer and its buttons: «المزيد» (more results), «النص الكامل»
-(the whole paragraph) and, with SEND_FILES=1, «الملف» (the source file)."""
+(the whole paragraph), with SEND_FILES=1 «الملف» (the source file), and with FEEDBACK=1
+👍 / 👎 (handled in bot/telegram/feedback.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.telegram import admin
+from bot.telegram import admin, feedback
 from bot.telegram.state import BotState, ButtonState, bot_state, search, within_limit
 from retrieval.search import Answer, Result
 
@@ -19,9 +20,10 @@ SEND_FILE_LIMIT = 50 * 1024 * 1024  # the most a bot may upload to Telegram
 
 
 def keyboard(
-    state: BotState, question: str, answer: Answer, offset: int
+    state: BotState, question: str, answer: Answer, offset: int, answer_id: str | None = None
 ) -> InlineKeyboardMarkup | None:
-    """«النص الكامل» per result and «المزيد» when there are more; data holds a short key."""
+    """«النص الكامل» per result, «المزيد» when there are more, and 👍 / 👎 when `answer_id`
+    (a row of the stats file) is given; data holds a short key."""
     if not answer.results:
         return None
     key = state.buttons.put(
@@ -38,7 +40,21 @@ def keyboard(
     rows = [full[i : i + 3] for i in range(0, len(full), 3)]
     if answer.has_more:
         rows.append([InlineKeyboardButton(render.MORE_LABEL, callback_data=f"m:{key}")])
+    if answer_id is not None:
+        rows.append(feedback.vote_row(answer_id))
     return InlineKeyboardMarkup(rows)
+
+
+def votable(state: BotState, question: str, answer: Answer, chat_type: str) -> str | None:
+    """Keep the answer in the stats file; its id when it gets 👍 / 👎 (FEEDBACK=1, results).
+
+    With FEEDBACK=0 only questions without an answer are kept (for /unanswered)."""
+    if not answer.results:
+        state.stats.record_answer(question, answer, chat_type)
+        return None
+    if not state.settings.feedback:
+        return None
+    return state.stats.record_answer(question, answer, chat_type)
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,6 +65,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     kind, _, rest = (query.data or "").partition(":")
     if kind == "rm":  # under a /remove question: the admin's own handler
         await admin.remove_button(update, context)
+        return
+    if kind == "v":  # 👍 / 👎
+        await feedback.vote_button(update, context)
+        return
+    if kind == "un":  # «المزيد» under /unanswered
+        await feedback.unanswered_more(update, context)
         return
     key, _, index = rest.partition(":")
     saved = state.buttons.get(key) if kind in ("m", "f", "d") else None
@@ -113,10 +135,13 @@ async def _more(update: Update, context: ContextTypes.DEFAULT_TYPE, saved: Butto
         if answer.results
         else render.NO_MORE_TEXT
     )
+    answer_id = (
+        votable(state, saved.question, answer, message.chat.type) if answer.results else None
+    )
     await context.bot.send_message(
         message.chat.id,
         text,
-        reply_markup=keyboard(state, saved.question, answer, saved.next_offset),
+        reply_markup=keyboard(state, saved.question, answer, saved.next_offset, answer_id),
         reply_to_message_id=message.message_id,
     )
 

@@ -19,8 +19,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
 from bot.settings import Settings
-from bot.telegram.buttons import keyboard
+from bot.telegram.buttons import keyboard, votable
 from bot.telegram.state import bot_state, is_admin, search, within_limit
+from retrieval.small_talk import small_talk
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ def addressed_question(message: Message, username: str, bot_id: int) -> str | No
     if reply is not None and reply.from_user is not None and reply.from_user.id == bot_id:
         return text.strip()
     return None
+
+
+def unanswered_small_talk(message: Message, question: str, username: str) -> bool:
+    """True for a thanks or goodbye that only replies to one of the bot's messages.
+
+    In a busy group «شكراً» under an answer needs no «العفو» from the bot; a greeting
+    gets its reply (it asks how to use the bot), and so does small talk sent with /ask
+    or a mention of the bot.
+    """
+    if small_talk(question) not in ("thanks", "goodbye"):
+        return False
+    text = message.text or ""
+    if _ASK.match(text):
+        return False
+    mention = re.compile(rf"(?<!\w)@{re.escape(username)}(?!\w)", re.IGNORECASE)
+    return not (username and mention.search(text))
 
 
 def _allowed(update: Update, settings: Settings) -> bool:
@@ -113,8 +130,11 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot does and how to ask."""
-    admin = is_admin(update, bot_state(context)) and update.effective_chat.type == ChatType.PRIVATE
-    await update.effective_message.reply_html(render.help_html(context.bot.username, admin=admin))
+    state = bot_state(context)
+    admin = is_admin(update, state) and update.effective_chat.type == ChatType.PRIVATE
+    await update.effective_message.reply_html(
+        render.help_html(context.bot.username, admin=admin, feedback=state.settings.feedback)
+    )
 
 
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -137,15 +157,17 @@ async def private_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A group text: answer it only when it is addressed to the bot."""
-    question = addressed_question(update.effective_message, context.bot.username, context.bot.id)
-    if question is not None:
+    message, username = update.effective_message, context.bot.username
+    question = addressed_question(message, username, context.bot.id)
+    if question is not None and not unanswered_small_talk(message, question, username):
         await _answer(update, context, question)
 
 
 async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A channel post starting with /ask or mentioning the bot is answered as a reply."""
-    question = addressed_question(update.channel_post, context.bot.username, context.bot.id)
-    if question is not None:
+    post, username = update.channel_post, context.bot.username
+    question = addressed_question(post, username, context.bot.id)
+    if question is not None and not unanswered_small_talk(post, question, username):
         await _answer(update, context, question)
 
 
@@ -169,6 +191,11 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         return
     if not await within_limit(update, state):
         return
+    kind = small_talk(question)
+    if kind is not None:  # not a question: no search, not counted in /stats
+        log.info("small talk chat=%s kind=%s", chat.type, kind)
+        await message.reply_html(render.small_talk_html(kind), do_quote=quote)
+        return
     answer, seconds = await search(state, question, state.settings.top_k, 0)
     state.stats.record(seconds, answered=bool(answer.results), chat_type=chat.type)
     log.info(
@@ -178,9 +205,10 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, question: 
         len(answer.results),
         f" text={question!r}" if state.settings.log_questions else "",
     )
+    answer_id = votable(state, question, answer, chat.type)
     await message.reply_html(
         render.answer_to_html(answer),
-        reply_markup=keyboard(state, question, answer, 0),
+        reply_markup=keyboard(state, question, answer, 0, answer_id),
         do_quote=quote,
     )
 
@@ -189,11 +217,10 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """`@BotName سؤال`: up to 10 results; choosing one sends the quoted snippet and source."""
     query = update.inline_query
     text = query.query.strip()
-    if not text:
+    if not text or small_talk(text):
+        hint = render.INLINE_SMALL_TALK_TEXT if text else render.INLINE_NO_ANSWER_TEXT
         await query.answer(
-            [],
-            cache_time=300,
-            button=InlineQueryResultsButton(render.INLINE_NO_ANSWER_TEXT, start_parameter="help"),
+            [], cache_time=300, button=InlineQueryResultsButton(hint, start_parameter="help")
         )
         return
     answer, seconds = await search(bot_state(context), text, INLINE_RESULTS, 0)
