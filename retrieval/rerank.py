@@ -33,7 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.analyzer import WORD_RUN_RE, analyze, normalize, raw_pattern, run_terms
+from retrieval import question_words
+from retrieval.analyzer import WORD_RUN_RE, analyze, raw_pattern, run_terms
 from retrieval.bm25 import BM25Params
 
 log = logging.getLogger(__name__)
@@ -87,76 +88,20 @@ class RerankModelError(Exception):
 
 # --------------------------------------------------------------------------- question type
 
-_DATE_WORDS = {"عام", "سنه", "تاريخ", "يوم", "شهر", "قرن", "عقد", "وقت", "فتره", "سنوات"}
-_NUMBER_WORDS = {"عدد", "كميه", "مساحه", "طول", "ارتفاع", "عمر", "نسبه", "مسافه", "وزن",
-                 "سعر", "تكلفه", "حجم", "قيمه", "مبلغ"}
-_PLACE_WORDS = {"مدينه", "دوله", "بلد", "مكان", "منطقه", "قاره", "ولايه", "عاصمه", "جزيره",
-                "قريه", "محافظه", "اقليم", "بلاد", "موقع", "بحر", "نهر", "جبل"}
-_SPLIT = re.compile(r"\w+")
-
 
 def question_type(question: str) -> str | None:
-    """What a question asks for by its question words: "date", "number", "place", "person".
+    """What a question asks for: "date", "number", "place", "person" or None.
 
-    A minimal rule set (the first question word and the noun after «أي / ما»); dialect
-    words such as امتى / وين / قديش / مين are included. None when nothing says.
+    The rules of retrieval/question_words.py (MSA and dialect question words, the noun
+    after «أي / ما»).
     """
-    words = _SPLIT.findall(normalize(question))
-    for i, word in enumerate(words[:6]):
-        nxt = words[i + 1] if i + 1 < len(words) else ""
-        stem = nxt[2:] if nxt.startswith("ال") else nxt
-        if word in ("متي", "امتي", "ايمتي", "امتا"):
-            return "date"
-        if word in ("كم", "قديش", "كام", "بكم"):
-            return "number"
-        if word in ("اين", "وين", "فين", "واين"):
-            return "place"
-        if word in ("مين", "لمن"):
-            return "person"
-        if word in ("اي", "ايه", "باي", "لاي"):
-            if stem in _DATE_WORDS:
-                return "date"
-            if stem in _PLACE_WORDS:
-                return "place"
-            if stem in _NUMBER_WORDS:
-                return "number"
-        if word in ("ما", "ماهو", "ماهي", "وما") and stem in _NUMBER_WORDS:
-            return "number"
-        if word == "من" and i == 0 and nxt not in ("اين", "اي", "خلال", "اجل"):
-            return "person"
-    return None
-
-
-def _terms_of(words: str) -> frozenset[str]:
-    return frozenset(analyze(words))
-
-
-_MONTHS = _terms_of(
-    "يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر"
-    " ديسمبر كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين محرم صفر ربيع جمادى رجب"
-    " شعبان رمضان شوال القعدة الحجة"
-)
-_DATE_CUES = _MONTHS | _terms_of("عام سنة القرن ميلادي هجري الميلاد قبل")
-_NUMBER_CUES = _terms_of(
-    "واحد اثنان اثنين ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثمان ثمانية تسع تسعة"
-    " عشر عشرة عشرون عشرين مئة مائة مئات ألف آلاف مليون ملايين مليار نصف ربع ثلث بالمئة"
-    " كيلومتر متر كيلوغرام دولار"
-)
-_PLACE_CUES = _terms_of(
-    "مدينة عاصمة دولة ولاية منطقة قرية جزيرة شمال جنوب شرق غرب تقع يقع محافظة إقليم بلاد"
-    " قارة بحر نهر جبل"
-)
-_PERSON_CUES = _terms_of(
-    "ابن بن بنت أبو الملك الرئيس الأمير الشيخ السلطان الإمام الخليفة الكاتب الشاعر العالم"
-    " المؤلف القائد اسمه مؤسس أسسه ولد السيد"
-)
+    return question_words.question_type(question)
 
 
 def answer_type_near(text: str, qtype: str) -> bool:
-    """True when `text` (normalised, e.g. a window around the matched words) holds something
-    of the type `qtype` wants: a year, month or «عام» for a date, a digit or a number word
-    for a number, a place word (مدينة، عاصمة، تقع…) or a name word (ابن، الملك…)."""
-    return _TYPE_PATTERNS[qtype].search(text) is not None
+    """True when `text` (original text: a window around the matched words) holds an answer
+    of the type `qtype` wants: a year or date, a number, a place, a person's name."""
+    return bool(question_words.answer_type_spans(text, qtype))
 
 
 # --------------------------------------------------------------------------- candidates
@@ -193,19 +138,6 @@ def focus_of(window: tuple[int, int] | None, offset: int = 0) -> tuple[int, int]
     return None if window is None else (offset + window[0], offset + window[1])
 
 
-def _cue_pattern(words: frozenset[str]) -> re.Pattern[str]:
-    """A word that starts with, or is, one of the cue terms (clitics allowed before)."""
-    alternatives = "|".join(sorted((re.escape(w) for w in words), key=lambda w: (-len(w), w)))
-    return re.compile(rf"\b(?:[وفبلك]|ال|وال|بال|لل)?(?:{alternatives})")
-
-
-_TYPE_PATTERNS = {
-    "date": re.compile(r"\b(?:1\d{3}|20\d{2}|\d{3})\b|" + _cue_pattern(_DATE_CUES).pattern),
-    "number": re.compile(r"\d|" + _cue_pattern(_NUMBER_CUES).pattern),
-    "place": _cue_pattern(_PLACE_CUES),
-    "person": _cue_pattern(_PERSON_CUES),
-}
-_WORDS = re.compile(r"\w+")
 _PATTERN_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
@@ -405,7 +337,7 @@ def _type_features(x, col, spans, joined, qtype, starts):
             x[c, col["type_missing"]] = 1.0
             continue
         region = joined[max(int(starts[c]), lo - TYPE_MARGIN) : hi + TYPE_MARGIN]
-        hit = answer_type_near(normalize(region), qtype)
+        hit = answer_type_near(region, qtype)
         x[c, col["type_match"]] = float(hit)
         x[c, col["type_missing"]] = float(not hit)
 
