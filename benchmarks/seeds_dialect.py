@@ -5,7 +5,8 @@
 `benchmarks/seeds_dialect.jsonl` holds a dialect rewrite (Levantine, Egyptian, Gulf,
 Maghrebi, Iraqi) of each question of `seeds_dev.jsonl`, written for issue 15, with the
 same gold file and answer phrase. Both sets are asked of a fresh store of `seeds/`
-through `QAService.ask`, as the bot asks (spelling variants on, as by default); each
+through `QAService.ask`, as the bot asks (spelling variants and the reranker on, as by
+default; `--no-rerank` for BM25 order); each
 line shows the question type `retrieval.question_words` reads, the rank of the gold
 file and whether the answer phrase is in a gold snippet among the first 3.
 Exit status: 0 when measured, 3 when `seeds/` or the dialect file is missing.
@@ -74,13 +75,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder with seeds_dev.jsonl (the MSA questions; optional)")
     parser.add_argument("--seeds-dir", type=Path, default=ROOT / "seeds", help="the seed articles")
     parser.add_argument("--dialect", type=Path, default=DIALECT_FILE, help="the dialect questions")
+    parser.add_argument("--no-rerank", action="store_true",
+                        help="BM25 order (as RERANK=0; default: reranked, as the bot asks)")
     args = parser.parse_args(argv)
     if not args.seeds_dir.is_dir() or not args.dialect.is_file():
         print(f"missing: {args.seeds_dir} or {args.dialect}", file=sys.stderr)
         return 3
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        service = QAService(Path(tmp) / "seeds.sqlite3", args.seeds_dir, variants=True)
+        service = QAService(
+            Path(tmp) / "seeds.sqlite3", args.seeds_dir, variants=True, rerank=not args.no_rerank
+        )
         try:
             service.ensure_index()
             msa = args.eval_dir / "seeds_dev.jsonl"

@@ -271,9 +271,12 @@ def test_the_json_shape_is_the_same_with_and_without_the_reranker(shared_seed_st
         assert a.to_json().keys() == b.to_json().keys()
 
 
-def test_the_snippet_shows_the_best_window(shared_seed_store, model: Reranker) -> None:
+def test_the_snippet_shows_the_answer(shared_seed_store, model: Reranker) -> None:
     answer = Searcher(shared_seed_store, variants=True, reranker=model).search(QUESTIONS[0])
     assert "11 يوليو" in " ".join(r.snippet for r in answer.results)
+    question = "متى سيتم إرسال العمال إلى كورسك حسب المخابرات الكورية الجنوبية؟"
+    answer = Searcher(shared_seed_store, variants=True, reranker=model).search(question)
+    assert "يوليو أو أغسطس" in answer.results[0].snippet
 
 
 def test_rerank_setting_and_no_rerank_flag(seed_db: Path, seed_dir: Path, tmp_path: Path) -> None:
