@@ -18,7 +18,9 @@ candidate's features are one row.
    `benchmarks/offtopic_test.txt`.
 3. The threshold: from out-of-fold probabilities (two folds of the questions), the
    highest round value that refuses at most `--max-refused` of ARCD-train in each
-   collection.
+   collection. The same table shows today's coverage / phrase rule on the same data;
+   it did better, so the file says `"no_answer_rule": "coverage"` (`--no-answer-rule
+   model` writes the other choice) and the probability is only reported.
 
 The model file records both models, the threshold, the depth and the sha256 of every
 file learned from. Same data → same file. Not part of `make test` (it needs ../shared/;
@@ -52,7 +54,7 @@ from retrieval.rerank import (
     answer_features,
     features,
 )
-from retrieval.search import Searcher
+from retrieval.search import DEFAULT_MIN_COVERAGE, Searcher
 from storage.indexer import index_collection
 from storage.store import Store
 
@@ -102,7 +104,7 @@ def _recorder(depth: int) -> _Recorder:
 def ask_all(store: Store, name: str, questions: Sequence[Question], depth: int) -> list[Asked]:
     """Features and labels of every question's first `depth` candidates in one store."""
     rec = _recorder(depth)
-    searcher = Searcher(store, variants=True, reranker=rec)
+    searcher = Searcher(store, variants=True, reranker=rec, min_coverage=0.0)  # none refused
     out = []
     started = time.perf_counter()
     for i, q in enumerate(questions, 1):
@@ -251,6 +253,16 @@ def train(asked: dict[str, list[Asked]], depth: int, max_refused: float):
         if refused["alone"] <= max_refused and refused["pool"] <= max_refused:
             threshold = t
     lines.append(f"  threshold {threshold}")
+    col = {name: i for i, name in enumerate(FEATURES)}
+
+    def coverage_rule(a: Asked) -> bool:  # today's rule on BM25's best (phrase ≈ pairs_any)
+        if not len(a.x):
+            return True
+        return a.x[0, col["coverage"]] < DEFAULT_MIN_COVERAGE and a.x[0, col["pairs_any"]] == 0
+
+    refused = {k: float(np.mean([coverage_rule(a) for a in asked[k]])) for k in oof}
+    lines.append(f"  coverage rule ({DEFAULT_MIN_COVERAGE}, no phrase) | {refused['alone']:.3f}"
+                 f" / {refused['pool']:.3f} | {refused['off-alone']:.3f} / {refused['off-pool']:.3f}")
     return ranker, answer, threshold, lines
 
 
@@ -266,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=SERVE_DEPTH, help="candidates reordered")
     parser.add_argument("--max-refused", type=float, default=MAX_REFUSED)
     parser.add_argument("--offtopic", type=Path, default=OFFTOPIC_FILE)
+    parser.add_argument("--no-answer-rule", choices=("coverage", "model"), default="coverage",
+                        help="what decides no answer when serving (default: the coverage rule, "
+                        "which did better than the model on the training data)")
     args = parser.parse_args(argv)
     train_path = args.eval_dir / TRAIN_FILE
     try:
@@ -289,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         "ranker": ranker.to_json(FEATURES),
         "no_answer": answer.to_json(ANSWER_FEATURES),
         "threshold": threshold,
+        "no_answer_rule": args.no_answer_rule,
         "depth": args.depth,
         "trained_on": {
             TRAIN_FILE: sha256(train_path),

@@ -8,13 +8,16 @@ computed: BM25 of the paragraph and its stage-1 score, the share of the question
 mass it holds and the most of it in a window of 4 / 8 / 16 / 32 terms (proximity),
 question words side by side in the question's order or in any order, the longest run of
 the question's words in order, the question type (date, number, place, person) against
-what the best window holds, the heading's share, the paragraph's position in its file.
+what the best window holds (the heading's share, the paragraph's position in its file and
+its length are computed too, but left out of the model: see EXTRA_FEATURES).
 
 A linear ranker over the standardised features (`retrieval/models/rerank-v1.json`,
 learned by `python -m benchmarks.train_rerank` on ARCD's training half only, as a softmax
 over each question's candidates) orders them; a small logistic model over the best
-candidate's features and today's signals (coverage, phrase) gives the probability that
-the collection answers at all, and under `Reranker.threshold` the answer is "no answer".
+candidate's features gives the probability that the collection answers at all. "No
+answer" is still decided by the coverage / phrase rule of BM25 order (the model file's
+`no_answer_rule`): on the training data the learned probability did not refuse more
+off-topic questions at the same share of real ones (docs/benchmarks.md §2).
 
     reranker = Reranker.load()        # the shipped model (load_default: None-safe, cached)
     ranking = reranker.rerank(question, terms, weights, candidates, params, avgdl)
@@ -431,7 +434,8 @@ class Reranker:
 
     Candidates are ordered by the ranker's score (its softmax over the candidates is each
     one's `Scored.probability`); the no-answer model gives the probability that the best
-    one answers, and "no answer" is that probability under `threshold`.
+    one answers (`Answer.probability`), which decides "no answer" under `threshold` when
+    `no_answer_rule` is "model".
     """
 
     ranker: Linear
@@ -439,6 +443,10 @@ class Reranker:
     threshold: float = 0.0
     depth: int = DEFAULT_DEPTH  # candidates reordered (stage 1 gives at least this many)
     name: str = "rerank"
+    #: How the searcher decides "no answer": "coverage" (the coverage / phrase rule of BM25
+    #: order; shipped, as it refused more off-topic questions at fewer real ones on the
+    #: training data) or "model" (`answerable()` under `threshold`).
+    no_answer_rule: str = "coverage"
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_MODEL) -> Reranker:
@@ -457,6 +465,7 @@ class Reranker:
                 threshold=float(data["threshold"]),
                 depth=int(data["depth"]),
                 name=str(data.get("name", path.stem)),
+                no_answer_rule=_rule(data.get("no_answer_rule", "coverage"), path),
             )
         except RerankModelError:
             raise
@@ -496,6 +505,16 @@ class Reranker:
             for i in order
         ]
         return Ranking(scored, self.answerable(x))
+
+
+NO_ANSWER_RULES = ("coverage", "model")
+
+
+def _rule(value: object, path: Path) -> str:
+    if value not in NO_ANSWER_RULES:
+        raise RerankModelError(f"reranker model {path}: no_answer_rule must be one of "
+                               f"{', '.join(NO_ANSWER_RULES)}, not {value!r}")
+    return str(value)
 
 
 _LOADED: dict[Path, Reranker | None] = {}

@@ -142,9 +142,10 @@ class Searcher:
     """BM25Okapi search over an index, exact to rank-bm25's scores; optionally reranked.
 
     With a `reranker` (retrieval/rerank.py) the first `reranker.depth` BM25 paragraphs
-    are reordered by it (the rest follow in BM25 order, so pages stay consistent) and
-    "no answer" is its best probability under `reranker.threshold`; without one, BM25
-    order and the coverage / phrase rule.
+    are reordered by it (the rest follow in BM25 order, so pages stay consistent);
+    "no answer" follows the model file's `no_answer_rule`: the coverage / phrase rule of
+    BM25 order ("coverage", shipped) or the no-answer model's probability under
+    `reranker.threshold` ("model").
     """
 
     def __init__(
@@ -252,14 +253,19 @@ class Searcher:
         )
         tail = [Scored(pid, score, 0.0, None) for pid, score in ranked[reranker.depth :]]
         order = ranking.order + tail
-        best = order[0].passage_id
         answer.probability = ranking.probability
+        # Today's signals, on BM25's best passage as without the reranker.
+        best = ranked[0][0]
         answer.coverage = _coverage(best, weights, postings, groups)
-        if self.explain:
+        if answer.coverage < self.min_coverage or self.explain:
             rec = records[best]
             window = passage_terms(rec.heading, rec.paragraph_text[rec.start : rec.end])
             answer.phrase = has_phrase(answer.terms, window, aliases)
-        if answer.probability < reranker.threshold:
+        if reranker.no_answer_rule == "model":
+            refused = answer.probability < reranker.threshold
+        else:  # "coverage": the same decision as BM25 order (see Reranker.no_answer_rule)
+            refused = answer.coverage < self.min_coverage and not answer.phrase
+        if refused:
             answer.has_more = False
             return answer
         answer.has_more = answer.has_more or len(order) > offset + top

@@ -255,11 +255,30 @@ def test_pages_of_a_reranked_answer_do_not_overlap(shared_seed_store, model: Rer
     assert pages == whole and len(set(whole)) == len(whole)
 
 
-def test_a_low_probability_is_no_answer(shared_seed_store, model: Reranker) -> None:
-    searcher = Searcher(shared_seed_store, variants=True, reranker=replace(model, threshold=1.01))
-    answer = searcher.search(QUESTIONS[0])
+def test_with_the_model_rule_a_low_probability_is_no_answer(shared_seed_store, model) -> None:
+    strict = replace(model, threshold=1.01, no_answer_rule="model")
+    answer = Searcher(shared_seed_store, variants=True, reranker=strict).search(QUESTIONS[0])
     assert answer.results == [] and answer.error is None and not answer.has_more
     assert answer.probability is not None
+
+
+@pytest.mark.parametrize("question", [*QUESTIONS, "كيف أحضر كعكة الشوكولاتة في الفرن؟",
+                                      "ما أفضل هاتف للألعاب هذا العام؟"])
+def test_the_shipped_no_answer_rule_is_the_bm25_one(shared_seed_store, model, question) -> None:
+    assert model.no_answer_rule == "coverage"
+    plain = Searcher(shared_seed_store, variants=True).search(question)
+    reranked = Searcher(shared_seed_store, variants=True, reranker=model).search(question)
+    assert (not plain.results) == (not reranked.results)
+    assert (plain.coverage, plain.phrase) == (reranked.coverage, reranked.phrase)
+
+
+def test_an_unknown_no_answer_rule_is_a_clear_error(tmp_path: Path) -> None:
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["no_answer_rule"] = "vibes"
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(RerankModelError, match="no_answer_rule"):
+        Reranker.load(path)
 
 
 def test_the_json_shape_is_the_same_with_and_without_the_reranker(shared_seed_store, model) -> None:
