@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 MODEL_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = MODEL_DIR / "rerank-v1.json"
 #: Candidates reordered when the model file does not say (it does).
-DEFAULT_DEPTH = 30
+DEFAULT_DEPTH = 10
 #: Window sizes (in characters, about 4 / 8 / 16 / 32 words) of the proximity features.
 WINDOWS = (25, 50, 100, 200)
 #: The window whose best position is the snippet's focus.
