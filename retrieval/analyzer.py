@@ -174,29 +174,6 @@ def analyze_spans(text: str) -> list[tuple[int, int, str | None]]:
     ]
 
 
-#: A run of word characters as `analyze` reads them (marks inside a word included).
-WORD_RUN_RE = _SPAN_RE
-_SOURCES: dict[str, str] = {}
-for _raw, _norm in _MAP.items():
-    if len(_norm) == 1 and _norm != " ":
-        _SOURCES[_norm] = _SOURCES.get(_norm, _norm) + _raw
-_MARKS_CLASS = "[" + re.escape(_DELETE) + "]*"
-
-
-def raw_pattern(term: str) -> str:
-    """A regular expression for `term` (normalised) as it may be written in original text.
-
-    Each letter matches every character that normalises to it (أ إ آ for ا, ة for ه,
-    Arabic-Indic digits…), with marks and controls allowed after it; Latin letters need
-    `re.IGNORECASE`.
-    """
-    parts = []
-    for ch in term:
-        sources = _SOURCES.get(ch)
-        parts.append(("[" + re.escape(sources) + "]" if sources else re.escape(ch)) + _MARKS_CLASS)
-    return "".join(parts)
-
-
 def cuts_word(text: str, pos: int) -> bool:
     """True when a cut of `text` at `pos` falls inside a token that `analyze_spans` finds."""
     return 0 < pos < len(text) and _SPAN_RE.fullmatch(text, pos - 1, pos + 1) is not None

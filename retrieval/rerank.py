@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import question_words
-from retrieval.analyzer import WORD_RUN_RE, analyze, raw_pattern, run_terms
+from retrieval.analyzer import analyze, normalize, term_of
 from retrieval.bm25 import BM25Params
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class Scored:
     """A candidate after stage 2: its probability and the best window of its text.
 
     `window` is a character range [start, end) of `candidate.text`, or None when only
-    the heading matched (or the text changes length when normalised).
+    the heading matched or normalising changed the text's length (marks removed).
     """
 
     passage_id: int
@@ -141,46 +141,36 @@ def focus_of(window: tuple[int, int] | None, offset: int = 0) -> tuple[int, int]
     return None if window is None else (offset + window[0], offset + window[1])
 
 
-_PATTERN_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
-
-
-def _matcher(keys: Sequence[str]) -> re.Pattern[str]:
-    """Occurrences of any of `keys` (the question's terms) in original text."""
-    key = tuple(sorted(keys))
-    pattern = _PATTERN_CACHE.get(key)
-    if pattern is None:
-        alternatives = "|".join(raw_pattern(k) for k in sorted(key, key=lambda k: (-len(k), k)))
-        pattern = re.compile(f"(?:{alternatives})", re.IGNORECASE)
-        if len(_PATTERN_CACHE) > 4096:
-            _PATTERN_CACHE.clear()
-        _PATTERN_CACHE[key] = pattern
-    return pattern
+_WORD_AT = re.compile(r"\w+")
 
 
 def _words_of_terms(joined: str, qid: dict[str, int]) -> list[tuple[int, int, int]]:
     """(start, end, question term index) of each word of `joined` whose term is a key of `qid`.
 
-    The regular expression finds the terms inside words (a term is a part of its word:
-    the analyzer only strips affixes); each hit is widened to its whole word, which is
-    analysed like the analyzer does.
+    `joined` is normalised text. Each term is looked for with `str.find` (a term is a
+    part of its word: the analyzer only strips affixes); each hit is widened to its whole
+    word, which is mapped to its term like the analyzer does. No regular expression is
+    built per question (compiling one cost more than the search).
     """
+    words: dict[int, int] = {}  # start → end of the words that hold some term
+    find, match = joined.find, _WORD_AT.match
+    for key in qid:
+        at = find(key)
+        while at >= 0:
+            start = at
+            while start > 0 and (joined[start - 1].isalnum() or joined[start - 1] == "_"):
+                start -= 1
+            if start not in words:
+                words[start] = match(joined, start).end()  # type: ignore[union-attr]
+            at = find(key, words[start])
     found: list[tuple[int, int, int]] = []
-    last = -1
-    run_at = WORD_RUN_RE.match
     get = qid.get
-    for m in _matcher(list(qid)).finditer(joined):
-        start = m.start()
-        if start < last:
-            continue  # inside the word just taken
-        while start > 0 and run_at(joined, start - 1, start):
-            start -= 1
-        end = run_at(joined, start).end()  # type: ignore[union-attr]
-        last = end
-        for term in run_terms(joined[start:end]):
-            q = get(term)
-            if q is not None:
-                found.append((start, end, q))
-                break
+    for start in sorted(words):
+        end = words[start]
+        term = term_of(joined[start:end])
+        q = get(term) if term is not None else None
+        if q is not None:
+            found.append((start, end, q))
     return found
 
 
@@ -204,8 +194,8 @@ def features(
     """The feature matrix (candidates × FEATURES) and each candidate's best window.
 
     All candidates are normalised into one string (heading, newline, passage; wide gaps
-    between candidates); one regular expression finds the words that may hold a
-    question term, and only those are mapped to terms. Distances are in characters.
+    between candidates); only the words that hold a question term's letters are mapped
+    to terms. Distances are in characters of the normalised text.
     With `extra`, the EXTRA_FEATURES columns follow (see `extra_features`).
     """
     q_terms = list(weights)
@@ -226,13 +216,15 @@ def features(
     pieces: list[str] = []
     starts = np.zeros(n, np.int64)  # where each candidate starts in the joined string
     text_at = np.zeros(n, np.int64)  # ... and where its passage text starts
-    exact = np.ones(n, bool)  # offsets are the text's own (kept for a later normalised text)
+    exact = np.zeros(n, bool)  # normalising kept the length: offsets are the text's own
     at = 0
     for c, cand_ in enumerate(candidates):
-        head = cand_.heading + "\n" if cand_.heading else ""
+        head = normalize(cand_.heading) + "\n" if cand_.heading else ""
+        body = normalize(cand_.text)
+        exact[c] = len(body) == len(cand_.text)
         starts[c], text_at[c] = at, at + len(head)
-        pieces += (head, cand_.text, _PAD)
-        at += len(head) + len(cand_.text) + _GAP
+        pieces += (head, body, _PAD)
+        at += len(head) + len(body) + _GAP
     joined = "".join(pieces)
     found = _words_of_terms(joined, qid)
     lengths = np.array([c_.length for c_ in candidates], float)
