@@ -233,7 +233,8 @@ class ProjectEngine(Engine):
         if reranker is not None and min_coverage <= 0:  # --sweep: no no-answer rule at all
             reranker = dataclasses.replace(reranker, threshold=0.0)
         self.searcher = Searcher(
-            self.store, min_coverage=min_coverage, variants=variants, explain=True, reranker=reranker
+            self.store, min_coverage=min_coverage, variants=variants, explain=True,
+            reranker=reranker,
         )
 
     def ask(self, question: str) -> Reply:
@@ -569,7 +570,8 @@ def _engines(
 ) -> list[Callable[[], Engine]]:
     """Engine factories: each is built only when its turn comes, so one is in memory at a time."""
     makers: list[Callable[[], Engine]] = [
-        (lambda r=r: ProjectEngine(db, folder, params, min_coverage, variants, r)) for r in rerankers
+        (lambda r=r: ProjectEngine(db, folder, params, min_coverage, variants, r))
+        for r in rerankers
     ]
     if baselines:
         makers += [
@@ -649,9 +651,11 @@ def sweep_table(
     lines = [header, "|" + "---|" * (1 + len(names) + sum(not n.startswith("off-topic") for n in names))]
     for t in thresholds:
         cells = [f"{t:g}"]
-        cells += [_fmt(sum(refused(o, t) for o in groups[n]) / max(1, len(groups[n]))) for n in names]
+        cells += [_fmt(sum(refused(o, t) for o in groups[n]) / max(1, len(groups[n])))
+                  for n in names]
         cells += [
-            _fmt(sum(o["rank"] == 1 and not refused(o, t) for o in groups[n]) / max(1, len(groups[n])))
+            _fmt(sum(o["rank"] == 1 and not refused(o, t) for o in groups[n])
+                 / max(1, len(groups[n])))
             for n in names if not n.startswith("off-topic")
         ]
         lines.append("| " + " | ".join(cells) + " |")

@@ -1,7 +1,7 @@
 """Learn the reranker (retrieval/rerank.py) from ARCD's training half only.
 
     python -m benchmarks.train_rerank [--eval-dir ../shared/eval] [--corpus-dir ../shared/corpus]
-                                      [--out benchmarks/out] [--model retrieval/models/rerank-v1.json]
+                                      [--out benchmarks/out] [--model PATH] [--depth 10]
 
 Every question of `arcd-train.json` is asked in two collections: its own paragraphs
 alone, and those paragraphs pooled with every SaudiNewsNet article (news distractors,
@@ -264,7 +264,8 @@ def train(asked: dict[str, list[Asked]], depth: int, max_refused: float):
 
     refused = {k: float(np.mean([coverage_rule(a) for a in asked[k]])) for k in oof}
     lines.append(f"  coverage rule ({DEFAULT_MIN_COVERAGE}, no phrase) | {refused['alone']:.3f}"
-                 f" / {refused['pool']:.3f} | {refused['off-alone']:.3f} / {refused['off-pool']:.3f}")
+                 f" / {refused['pool']:.3f} | {refused['off-alone']:.3f}"
+                 f" / {refused['off-pool']:.3f}")
     return ranker, answer, threshold, lines
 
 

@@ -137,7 +137,7 @@ class Scored:
 
 
 def focus_of(window: tuple[int, int] | None, offset: int = 0) -> tuple[int, int] | None:
-    """The character range of a `Scored.window` in the paragraph (the passage starts at `offset`)."""
+    """The character range of a `Scored.window` in the paragraph (its passage at `offset`)."""
     return None if window is None else (offset + window[0], offset + window[1])
 
 
@@ -450,10 +450,11 @@ class Reranker:
             raise RerankModelError(f"reranker model not found: {path}") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RerankModelError(f"reranker model {path} is unreadable: {exc}") from None
+        where = f"reranker model {path}"
         try:
             return cls(
-                ranker=Linear.from_json(data["ranker"], FEATURES, f"reranker model {path}"),
-                answer=Linear.from_json(data["no_answer"], ANSWER_FEATURES, f"reranker model {path}"),
+                ranker=Linear.from_json(data["ranker"], FEATURES, where),
+                answer=Linear.from_json(data["no_answer"], ANSWER_FEATURES, where),
                 threshold=float(data["threshold"]),
                 depth=int(data["depth"]),
                 name=str(data.get("name", path.stem)),

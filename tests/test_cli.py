@@ -197,7 +197,9 @@ def test_no_rerank_flag_and_rerank_0_give_the_same_bm25_answers(indexed):
         run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin),
     ]
     assert all(code == 0 for code, _, _ in runs), [err for _, _, err in runs]
-    flag, setting, reranked = ([json.loads(x) for x in out.decode().splitlines()] for _, out, _ in runs)
+    flag, setting, reranked = (
+        [json.loads(x) for x in out.decode().splitlines()] for _, out, _ in runs
+    )
     assert flag == setting
     searcher = Searcher(Store(db), variants=True)
     for answer in flag:
