@@ -131,11 +131,25 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_softmax(groups: Sequence[tuple[np.ndarray, np.ndarray]], l2: float = L2) -> Linear:
-    """A linear score maximising each group's gold share of the softmax over its rows."""
+    """A linear score maximising each group's gold share of the softmax over its rows.
+
+    Newton's method with step halving (the loss never goes up), so it converges for any
+    depth; no randomness.
+    """
     mean, scale = _standardise(np.vstack([x for x, _ in groups]))
     data = [((x - mean) / scale, y / y.sum()) for x, y in groups if y.sum() > 0]
+
+    def loss(beta: np.ndarray) -> float:
+        total = 0.5 * l2 * float(beta @ beta)
+        for z, target in data:
+            s = z @ beta
+            top = s.max()
+            total -= float(target @ s) - (top + float(np.log(np.exp(s - top).sum())))
+        return total
+
     beta = np.zeros(len(mean))
-    for _ in range(30):
+    current = loss(beta)
+    for _ in range(50):
         grad, hess = l2 * beta, l2 * np.eye(len(beta))
         for z, target in data:
             s = z @ beta
@@ -145,8 +159,17 @@ def fit_softmax(groups: Sequence[tuple[np.ndarray, np.ndarray]], l2: float = L2)
             mu = z.T @ p
             hess += (z * p[:, None]).T @ z - np.outer(mu, mu)
         step = np.linalg.solve(hess, grad)
-        beta -= step
-        if np.abs(step).max() < 1e-9:
+        size = 1.0
+        while size > 1e-4:
+            trial = beta - size * step
+            value = loss(trial)
+            if value <= current:
+                break
+            size /= 2
+        else:
+            break
+        beta, improved, current = trial, current - value, value
+        if np.abs(size * step).max() < 1e-9 or improved < 1e-12:
             break
     return Linear(beta, 0.0, mean, scale)
 
