@@ -3,10 +3,12 @@
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retrieval import topk
 from retrieval.analyzer import analyze
+from retrieval.bm25 import idf, term_scores
 from retrieval.topk import rank_paragraphs
 from storage.indexer import index_collection
 from storage.store import Store
@@ -37,14 +39,14 @@ def test_pruned_ranking_equals_exhaustive(zipf_store, monkeypatch):
     rng = random.Random(11)
     questions = [_zipf_text(rng, rng.randint(1, 8)) for _ in range(300)]
     scored = {True: 0, False: 0}  # postings scored, pruned vs exhaustive
-    real_term_scores = topk.term_scores
+    real_scores = topk._scores
     mode = [True]
 
-    def counting(weight, tfs, lengths, avgdl, params):
+    def counting(weight, tfs, norms, params):
         scored[mode[0]] += len(tfs)
-        return real_term_scores(weight, tfs, lengths, avgdl, params)
+        return real_scores(weight, tfs, norms, params)
 
-    monkeypatch.setattr(topk, "term_scores", counting)
+    monkeypatch.setattr(topk, "_scores", counting)
     with zipf_store.read():
         snap = zipf_store.snapshot()
         for question in questions:
@@ -60,6 +62,18 @@ def test_pruned_ranking_equals_exhaustive(zipf_store, monkeypatch):
                 assert fast_more == full_more
     # Exact, and with less work: the common terms' postings were not all scored.
     assert scored[True] < 0.85 * scored[False]  # 0.74 on this corpus
+
+
+def test_precomputed_length_norms_give_bm25s_scores_bit_for_bit(zipf_store):
+    with zipf_store.read():
+        snap = zipf_store.snapshot()
+        terms = analyze(" ".join(WORDS[:8]))
+        for term, p in zipf_store.postings(terms).items():
+            weight = idf(snap.stats, p.df, snap.params)
+            expected = term_scores(weight, p.tfs, snap.lengths[p.ids], snap.stats.avgdl, snap.params)
+            got = topk._scores(weight, p.tfs, topk.length_norms(snap)[p.ids], snap.params)
+            assert np.array_equal(got, expected), term
+    assert topk.length_norms(snap) is topk.length_norms(snap)  # computed once per snapshot
 
 
 def test_one_result_per_paragraph(zipf_store):
