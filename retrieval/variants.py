@@ -29,7 +29,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from retrieval.analyzer import analyze_spans, normalize, term_of
+from retrieval.analyzer import analyze_spans, normalize, run_terms, term_of
+from retrieval.locate import locate
 
 #: Bump when `form_of`, `key_of` or `collection_forms` can change: the variant index is
 #: rebuilt at the next index run that changes something (bump storage's SCHEMA_VERSION
@@ -212,11 +213,13 @@ class Expansion:
         out: list[str] = []
         if not self.forms:
             return out
-        normalized = normalize(text)  # a form found below is part of it: skip the scan if none is
-        if not any(form in normalized for forms in self.forms.values() for form in forms):
-            return out
         skip = set(exclude)
-        for start, end, term in analyze_spans(text):
+        runs = locate(text, {form for forms in self.forms.values() for form in forms})
+        if runs is None:  # a character the fast path lacks: every word
+            spans = analyze_spans(text)
+        else:  # only the words whose text holds one of the forms (retrieval/locate.py)
+            spans = [(s, e, t) for s, e in runs for t in run_terms(text[s:e])]
+        for start, end, term in spans:
             if term in self.forms and term not in skip:
                 form = form_of(normalize(text[start:end]))
                 own = not self.asked.isdisjoint(_single_forms(form))
