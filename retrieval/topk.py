@@ -235,7 +235,7 @@ def rank_paragraphs(
                     new = term_ids[~seen[term_ids]]
                     seen[new] = True
                     parts.append(new)
-                    ids = np.concatenate(parts).astype(np.int64)
+                    ids = np.concatenate(parts).astype(np.int64, copy=False)
                     hits, contribution = term_ids, scorer(None)
                 elif len(ids) * 16 < len(term_ids):  # few passages to look up: binary search
                     pos = np.searchsorted(term_ids, ids)
