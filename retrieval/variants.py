@@ -49,6 +49,7 @@ NATIVE_ENDINGS = ("ه", "ات")
 G_LETTERS = frozenset("غجقك")
 VOWELS = frozenset("اويء")
 _G_FOLD = str.maketrans({c: "ك" for c in G_LETTERS})
+_FOLD_LETTER = {c: "ك" for c in G_LETTERS}
 _ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _CLITICS = frozenset("بلكف")
 _WORD = re.compile(r"\w+")
@@ -90,9 +91,10 @@ def is_variant(a: str, b: str) -> bool:
         return False
     if a.endswith(NATIVE_ENDINGS) or b.endswith(NATIVE_ENDINGS):
         return False
-    a, b = a.translate(_G_FOLD), b.translate(_G_FOLD)
-    if a[0] != b[0] or a[-1] != b[-1]:
+    fold = _FOLD_LETTER.get  # the end letters first: most candidates differ there
+    if fold(a[0], a[0]) != fold(b[0], b[0]) or fold(a[-1], a[-1]) != fold(b[-1], b[-1]):
         return False
+    a, b = a.translate(_G_FOLD), b.translate(_G_FOLD)
     if len(a) == len(b):
         return a == b
     if a[0] == "ا":  # hamza-initial: verbal nouns and elatives (ارسال / ارسل), g-letters only
