@@ -67,7 +67,7 @@ def locate(text: str, needles: Iterable[str]) -> list[tuple[int, int]] | None:
     """
     try:
         raw = text.encode(CODEC)
-        keys = [n.encode(CODEC) for n in needles]
+        keys = [_encoded(n) for n in needles]
     except UnicodeEncodeError:
         return None
     if _UNUSABLE_RE is not None and _UNUSABLE_RE.search(raw):
@@ -91,6 +91,20 @@ def locate(text: str, needles: Iterable[str]) -> list[tuple[int, int]] | None:
         if end > start:
             runs.append((start, end))
     return runs
+
+
+def _encoded(needle: str) -> bytes:
+    """The needle in Windows-1256 (kept: the same terms are looked for in every result)."""
+    key = _ENCODED.get(needle)
+    if key is None:
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        key = _ENCODED[needle] = needle.encode(CODEC)  # may raise UnicodeEncodeError
+    return key
+
+
+_ENCODED: dict[str, bytes] = {}
+_ENCODED_MAX = 100_000
 
 
 def _original(pos: int, gone: list[int]) -> int:
