@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import generate_corpus, index_only, saudinewsnet, scale
+from benchmarks import generate_corpus, index_only, same_answers, saudinewsnet, scale
 from retrieval.passages import split_paragraphs
 
 ARTICLES = [
@@ -167,6 +167,13 @@ def test_scale_smoke_run_with_parity(tmp_path: Path, fake_corpus: Path):
     assert "4 article titles of the store (seed 0" in cold and "RERANK=0" in cold
     assert "| cli (run 2) | 4 |" in cold and "| **cli, median of 2** | 4 |" in cold
     assert "| ours-variants | 4 |" in cold and "answered 4/4" in cold
+    # The before/after check of a speed-up: the same answers, byte for byte.
+    answers = tmp_path / "answers.jsonl"
+    store_args = ["--db", str(tmp_path / "store.sqlite3"), "--questions", str(questions)]
+    assert same_answers.main([*store_args, "--cold", "4", "--out", str(answers)]) == 0
+    assert same_answers.main([*store_args, "--cold", "4", "--against", str(answers)]) == 0
+    answers.write_text(answers.read_text(encoding="utf-8").replace('"score": ', '"score": 1'))
+    assert same_answers.main([*store_args, "--cold", "4", "--against", str(answers)]) == 1
     titles = scale.cold_titles(tmp_path / "store.sqlite3", 4, 0)
     assert titles == scale.cold_titles(tmp_path / "store.sqlite3", 4, 0)  # seeded
     assert len(set(titles)) == 4
