@@ -57,15 +57,22 @@ def group_postings(members: list[tuple[str, ...]], snap: Any, postings: dict[str
             hits.append((ids, tfs))
     if not hits:
         return GroupPostings(np.empty(0, np.int64), np.empty(0))
-    ids = np.concatenate([i for i, _ in hits]).astype(np.int64)
+    norms = length_norms(snap)
+    if len(hits) == 1:  # one member in the index: its passages, ascending, each once
+        ids, tfs = hits[0]
+        ids = ids.astype(np.int64, copy=False)
+        weight = idf(snap.stats, len(ids), snap.params)
+        return GroupPostings(ids, _scores(weight, tfs, norms[ids], snap.params))
+    ids = np.concatenate([i for i, _ in hits]).astype(np.int64, copy=False)
     tfs = np.concatenate([t for _, t in hits])
-    weight = idf(snap.stats, len(np.unique(ids)), snap.params)
-    scores = _scores(weight, tfs, length_norms(snap)[ids], snap.params)
-    order = np.lexsort((-scores, ids))  # per passage its best member first
-    ids, scores = ids[order], scores[order]
+    order = np.argsort(ids, kind="stable")
+    ids, tfs = ids[order], tfs[order]
     first = np.ones(len(ids), bool)
     first[1:] = ids[1:] != ids[:-1]
-    return GroupPostings(ids[first], scores[first])
+    starts = np.flatnonzero(first)
+    weight = idf(snap.stats, len(starts), snap.params)
+    scores = _scores(weight, tfs, norms[ids], snap.params)
+    return GroupPostings(ids[starts], np.maximum.reduceat(scores, starts))  # best member
 
 
 _NORMS: tuple[Any, ...] = ()  # (lengths, avgdl, k1, b, norms) of the last snapshot seen

@@ -85,3 +85,41 @@ def test_one_result_per_paragraph(zipf_store):
     assert len(paragraphs) == len(set(paragraphs)) == 20
     scores = [s for _, s in ranked]
     assert scores == sorted(scores, reverse=True)
+
+
+def _group_reference(members, snap, postings):
+    """group_postings as first written: np.unique for the idf, lexsort for the best member."""
+    hits = []
+    for member in members:
+        if any(t not in postings for t in member):
+            continue
+        ids, tfs = postings[member[0]].ids, postings[member[0]].tfs
+        for term in member[1:]:
+            p = postings[term]
+            ids, i, j = np.intersect1d(ids, p.ids, assume_unique=True, return_indices=True)
+            tfs = np.minimum(tfs[i], p.tfs[j])
+        if len(ids):
+            hits.append((ids, tfs))
+    ids = np.concatenate([i for i, _ in hits]).astype(np.int64)
+    tfs = np.concatenate([t for _, t in hits])
+    weight = idf(snap.stats, len(np.unique(ids)), snap.params)
+    scores = term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params)
+    order = np.lexsort((-scores, ids))
+    ids, scores = ids[order], scores[order]
+    first = np.ones(len(ids), bool)
+    first[1:] = ids[1:] != ids[:-1]
+    return ids[first], scores[first]
+
+
+def test_group_postings_equal_the_first_implementation(zipf_store):
+    rng = random.Random(5)
+    with zipf_store.read():
+        snap = zipf_store.snapshot()
+        postings = zipf_store.postings(WORDS[:200])
+        terms = sorted(postings)
+        for _ in range(200):
+            members = [(t,) for t in rng.sample(terms, rng.randint(1, 4))]
+            members += [tuple(rng.sample(terms, 2)) for _ in range(rng.randint(0, 2))]
+            group = topk.group_postings(members, snap, postings)
+            ids, scores = _group_reference(members, snap, postings)
+            assert np.array_equal(group.ids, ids) and np.array_equal(group.scores, scores)
