@@ -361,7 +361,7 @@ def run_engine(
     `once`: the cold run — a probe question, then every question once, each timed.
     """
     if engine == "cli":
-        questions = load_questions(questions_file)[:limit] if limit else load_questions(questions_file)
+        questions = load_questions(questions_file)[: limit or None]
         return run_cli_cold(db, questions) if once else run_cli(db, questions)
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         result_path = Path(tmp, "result.json")
@@ -536,7 +536,7 @@ def _median(values: list[float]) -> float:
 
 
 def render_cold_table(runs: list[EngineResult]) -> str:
-    """The cold run's markdown table: every run, the median of repeated runs, ratios to rank-bm25-rs."""
+    """The cold run's table: every run, medians of repeated runs, ratios to rank-bm25-rs."""
     ref = next((r for r in runs if r.engine == "rank-bm25-rs"), None)
     head = (
         "| engine | questions | p50 ms | p95 ms | mean ms | start s | memory MB "
@@ -561,10 +561,14 @@ def render_cold_table(runs: list[EngineResult]) -> str:
                 r.peak_rss_mb, "; ".join(r.notes))
         if len(mine) > 1:
             row(
-                f"**{engine}, median of {len(mine)}**", mine[0].questions,
-                _median([r.percentile(50) for r in mine]), _median([r.percentile(95) for r in mine]),
-                _median([r.mean_ms for r in mine]), _median([r.start_s for r in mine]),
-                _median([r.peak_rss_mb for r in mine]), "median of the runs above, figure by figure",
+                f"**{engine}, median of {len(mine)}**",
+                mine[0].questions,
+                _median([r.percentile(50) for r in mine]),
+                _median([r.percentile(95) for r in mine]),
+                _median([r.mean_ms for r in mine]),
+                _median([r.start_s for r in mine]),
+                _median([r.peak_rss_mb for r in mine]),
+                "median of the runs above, figure by figure",
             )
     return "\n".join([head, *rows])
 

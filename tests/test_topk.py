@@ -70,7 +70,8 @@ def test_precomputed_length_norms_give_bm25s_scores_bit_for_bit(zipf_store):
         terms = analyze(" ".join(WORDS[:8]))
         for term, p in zipf_store.postings(terms).items():
             weight = idf(snap.stats, p.df, snap.params)
-            expected = term_scores(weight, p.tfs, snap.lengths[p.ids], snap.stats.avgdl, snap.params)
+            lengths = snap.lengths[p.ids]
+            expected = term_scores(weight, p.tfs, lengths, snap.stats.avgdl, snap.params)
             got = topk._scores(weight, p.tfs, topk.length_norms(snap)[p.ids], snap.params)
             assert np.array_equal(got, expected), term
     assert topk.length_norms(snap) is topk.length_norms(snap)  # computed once per snapshot
