@@ -32,7 +32,18 @@ What it does, in order:
      tokens, its own bm25): built once beforehand and saved; start opens the saved
      index. Their scores differ from BM25Okapi's, so they are not parity-checked.
    Engines that are not installed are skipped and the report says so.
-3. Parity: for the first `--parity` questions, the project's top-10 scores (best
+3. *Cold, long questions* (`--cold N`, default 300; 0 to skip): N SaudiNewsNet-style
+   article titles of the store (`documents.title`, distinct, a seeded sample:
+   `--cold-seed`), each asked once: `cli` in a fresh `python -m bot ask --json` batch
+   process per repeat (`--cold-repeat`, medians reported) — its SQLite page cache and
+   the program's own caches start empty, the OS file cache is left as it is; first a
+   probe question with no match (it opens the store and loads its arrays: *start*),
+   then every title written to its stdin once, per question = the gap between answer
+   lines. `ours-variants` and `rank-bm25-rs` (when among `--engines`) answer the same
+   titles once each in a process of their own, for comparison in the same run.
+   `--rerank 0|1` sets RERANK for the bot's processes (harmless where the setting
+   does not exist).
+4. Parity: for the first `--parity` questions, the project's top-10 scores (best
    passage per paragraph, and raw passages) must equal those of rank-bm25's
    `BM25Okapi` (and rank-bm25-rs) over the same tokens, |difference| <= 1e-9, as
    sorted lists (ties may be ordered differently).
@@ -47,8 +58,10 @@ import argparse
 import importlib.util
 import json
 import os
+import random
 import shlex
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +81,10 @@ PARITY_REFERENCES = ("rank-bm25", "rank-bm25-rs")  # BM25Okapi: the same scores 
 MODULES = {"rank-bm25": "rank_bm25", "rank-bm25-rs": "rank_bm25_rs", "bm25s": "bm25s"}
 TOLERANCE = 1e-9
 TOP = 10
+#: Engines of the cold run (titles asked once each), in the order of its table.
+COLD_ENGINES = ("cli", "ours-variants", "rank-bm25-rs")
+#: The cold run's first question: it matches nothing (it opens the store, loads its arrays).
+PROBE = "benchmarkprobe"
 
 
 class BenchmarkError(RuntimeError):
@@ -332,17 +349,25 @@ def prepare_engine(engine: str, db: Path, rebuild: bool) -> str | None:
 
 
 def run_engine(
-    engine: str, db: Path, questions_file: Path, limit: int | None, parity: int
+    engine: str,
+    db: Path,
+    questions_file: Path,
+    limit: int | None,
+    parity: int,
+    once: bool = False,
 ) -> EngineResult:
-    """Run one engine in its own process and collect its measurements."""
+    """Run one engine in its own process and collect its measurements.
+
+    `once`: the cold run — a probe question, then every question once, each timed.
+    """
     if engine == "cli":
-        return run_cli(
-            db, load_questions(questions_file)[:limit] if limit else load_questions(questions_file)
-        )
+        questions = load_questions(questions_file)[: limit or None]
+        return run_cli_cold(db, questions) if once else run_cli(db, questions)
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         result_path = Path(tmp, "result.json")
         extra = ["--questions", str(questions_file), "--result", str(result_path)]
         extra += ["--parity", str(parity)] + (["--limit", str(limit)] if limit else [])
+        extra += ["--once"] if once else []
         m = run_measured(_worker_cmd("serve", engine, db, *extra))
         if m.returncode != 0 or not result_path.exists():
             raise BenchmarkError(f"{engine}: failed (exit {m.returncode}):\n{_tail(m.stderr)}")
@@ -431,6 +456,139 @@ def run_cli(db: Path, questions: list[str]) -> EngineResult:
             f"answered {answered}/{len(questions)}",
         ],
     )
+
+
+def run_cli_cold(db: Path, questions: list[str]) -> EngineResult:
+    """`python -m bot ask --json` batch in a fresh process: a probe, then each question once.
+
+    Start = launch to the probe's answer (it matches nothing: imports, opening the
+    store, loading its arrays); per question = the gap between answer lines while
+    every question is written to stdin once (pipelined, so the process never waits).
+    """
+    env = {**os.environ, "DATABASE_PATH": str(db)}
+    cmd = [sys.executable, "-m", "bot", "ask", "--json", "--top", str(TOP)]
+    with tempfile.TemporaryFile() as err:
+        started_at = time.time()
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
+            cwd=ROOT, text=True, encoding="utf-8", bufsize=1,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+
+        def read_answer() -> dict:
+            line = proc.stdout.readline()
+            if not line:
+                err.seek(0)
+                raise BenchmarkError(f"cli: bot ask stopped early:\n{_tail(err.read().decode())}")
+            return json.loads(line)
+
+        def write_all() -> None:
+            proc.stdin.write("".join(q + "\n" for q in questions))
+            proc.stdin.flush()
+
+        try:
+            proc.stdin.write(PROBE + "\n")
+            proc.stdin.flush()
+            read_answer()
+            first_answer_at = time.time()
+            writer = threading.Thread(target=write_all, daemon=True)
+            t0 = time.perf_counter()
+            writer.start()
+            latencies, last, answered = [], t0, 0
+            for _ in questions:
+                answer = read_answer()
+                now = time.perf_counter()
+                latencies.append((now - last) * 1000)
+                last = now
+                answered += bool(answer.get("results"))
+            writer.join()
+            proc.stdin.close()
+            proc.stdout.read()
+        finally:
+            if not proc.stdin.closed:
+                proc.stdin.close()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+    return EngineResult(
+        engine="cli",
+        questions=len(questions),
+        latencies_ms=latencies,
+        start_s=first_answer_at - started_at,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        notes=[f"answered {answered}/{len(questions)}"],
+    )
+
+
+def cold_titles(db: Path, n: int, seed: int) -> list[str]:
+    """A seeded sample of `n` distinct article titles of the store (all of them when fewer)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT title FROM documents ORDER BY path").fetchall()
+    finally:
+        conn.close()
+    titles = list(dict.fromkeys(" ".join((t or "").split()) for (t,) in rows))
+    titles = [t for t in titles if t]
+    return random.Random(seed).sample(titles, min(n, len(titles)))
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def render_cold_table(runs: list[EngineResult]) -> str:
+    """The cold run's table: every run, medians of repeated runs, ratios to rank-bm25-rs."""
+    ref = next((r for r in runs if r.engine == "rank-bm25-rs"), None)
+    head = (
+        "| engine | questions | p50 ms | p95 ms | mean ms | start s | memory MB "
+        "| p50 vs rank-bm25-rs | mean vs rank-bm25-rs | notes |\n"
+        "|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+
+    def row(name: str, n: int, p50: float, p95: float, mean: float, start: float, mb: float,
+            notes: str) -> None:
+        ratios = [_ratio(p50, ref.percentile(50)), _ratio(mean, ref.mean_ms)] if ref else ["–"] * 2
+        rows.append(
+            f"| {name} | {n} | {_fmt(p50, 2)} | {_fmt(p95, 2)} | {_fmt(mean, 2)} "
+            f"| {_fmt(start, 2)} | {_fmt(mb, 0)} | {' | '.join(ratios)} | {notes} |"
+        )
+
+    for engine in COLD_ENGINES:
+        mine = [r for r in runs if r.engine == engine]
+        for i, r in enumerate(mine, 1):
+            name = f"{engine} (run {i})" if len(mine) > 1 else engine
+            row(name, r.questions, r.percentile(50), r.percentile(95), r.mean_ms, r.start_s,
+                r.peak_rss_mb, "; ".join(r.notes))
+        if len(mine) > 1:
+            row(
+                f"**{engine}, median of {len(mine)}**",
+                mine[0].questions,
+                _median([r.percentile(50) for r in mine]),
+                _median([r.percentile(95) for r in mine]),
+                _median([r.mean_ms for r in mine]),
+                _median([r.start_s for r in mine]),
+                _median([r.peak_rss_mb for r in mine]),
+                "median of the runs above, figure by figure",
+            )
+    return "\n".join([head, *rows])
+
+
+def run_cold(args: argparse.Namespace, db: Path) -> tuple[list[EngineResult], list[str]]:
+    """The cold run: each engine of COLD_ENGINES in --engines answers the titles once."""
+    engines = [e for e in COLD_ENGINES if e in args.engines and engine_available(e) is None]
+    if args.cold <= 0 or not engines:
+        return [], []
+    titles = cold_titles(db, args.cold, args.cold_seed)
+    runs: list[EngineResult] = []
+    with tempfile.TemporaryDirectory(prefix="scale-cold-") as tmp:
+        path = Path(tmp, "titles.txt")
+        path.write_text("\n".join(titles) + "\n", encoding="utf-8")
+        for engine in engines:
+            repeats = max(1, args.cold_repeat) if engine == "cli" else 1
+            for i in range(repeats):
+                print(f"cold run: {engine} ({i + 1}/{repeats}) …", file=sys.stderr, flush=True)
+                runs.append(run_engine(engine, db, path, None, 0, once=True))
+    return runs, titles
 
 
 def check_parity(ours: EngineResult, reference: EngineResult) -> dict[str, tuple[int, int]]:
@@ -541,6 +699,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-index", action="store_true", help="reuse the store at --db as it is"
     )
     parser.add_argument(
+        "--cold", type=int, default=300, metavar="N",
+        help="cold run: N article titles of the store, each asked once (default 300; 0: none)",
+    )
+    parser.add_argument("--cold-seed", type=int, default=0, help="seed of the titles' sample")
+    parser.add_argument(
+        "--cold-repeat", type=int, default=1, metavar="R",
+        help="fresh `bot ask` processes of the cold run (medians reported; default 1)",
+    )
+    parser.add_argument(
+        "--no-warm", action="store_true", help="skip the warm table (only the cold run)"
+    )
+    parser.add_argument(
+        "--rerank", choices=("0", "1"), default=None,
+        help="RERANK for the bot's processes (stage 1 only or with the reranker)",
+    )
+    parser.add_argument(
         "--output", type=Path, default=None, help="also write the report to this file"
     )
     return parser
@@ -551,8 +725,21 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_worker"]:
         return worker_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    saved = os.environ.get("RERANK")
+    if args.rerank is not None:  # inherited by every process the benchmark starts
+        os.environ["RERANK"] = args.rerank
+    try:
+        return _run(args, argv)
+    finally:
+        if saved is None:
+            os.environ.pop("RERANK", None)
+        else:
+            os.environ["RERANK"] = saved
+
+
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    """The benchmark with parsed arguments; returns the exit status."""
     corpus: Path = args.corpus
     if not corpus.is_dir() or not has_documents(corpus):
         print(
@@ -591,7 +778,7 @@ def main(argv: list[str] | None = None) -> int:
             update = time_one_file_update(corpus, db, questions[: args.parity])
         results: list[EngineResult] = []
         skipped: list[str] = []
-        for engine in args.engines:
+        for engine in [] if args.no_warm else args.engines:
             why = engine_available(engine)
             if why:
                 skipped.append(f"{engine}: {why}")
@@ -607,6 +794,7 @@ def main(argv: list[str] | None = None) -> int:
             if limit and limit < len(questions):
                 result.notes.insert(0, f"only the first {result.questions} questions")
             results.append(result)
+        cold, titles = run_cold(args, db)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -637,14 +825,25 @@ def main(argv: list[str] | None = None) -> int:
         f"machine: {os.cpu_count()} cores; load average {load_before[0]:.2f} before, "
         f"{load_after[0]:.2f} after (other processes share it)"
     )
-    say()
-    say(render_table(results))
+    if results:
+        say()
+        say(render_table(results))
+    if cold:
+        say()
+        say(
+            f"cold, long questions: {len(titles)} article titles of the store (seed "
+            f"{args.cold_seed}, {statistics.mean(map(len, titles)):.0f} characters on average), "
+            "each asked once in a fresh process after a probe question; OS file cache as it "
+            f"was; RERANK={os.environ.get('RERANK', '(unset)')}"
+        )
+        say()
+        say(render_cold_table(cold))
     say()
     for engine in skipped:
         say(f"skipped {engine}")
     ours = next((r for r in results if r.engine == "ours"), None)
     references = [r for r in results if r.engine in PARITY_REFERENCES]
-    if ours is None or not references:
+    if (ours is None or not references) and not args.no_warm:
         say("parity: not checked (needs ours and rank-bm25 or rank-bm25-rs)")
     for ref in references:
         counts = check_parity(ours, ref) if ours is not None else {}
@@ -873,6 +1072,7 @@ def worker_main(argv: list[str]) -> int:
     parser.add_argument("--result", type=Path)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--parity", type=int, default=0)
+    parser.add_argument("--once", action="store_true", help="cold: a probe, then each once")
     args = parser.parse_args(argv)
     from storage.indexer import needs_rebuild
 
@@ -891,9 +1091,9 @@ def worker_main(argv: list[str]) -> int:
         return 0
     questions = load_questions(args.questions)[: args.limit]
     engine = _open_engine(args.engine, args.db)
-    engine.ask(questions[0])
+    engine.ask(PROBE if args.once else questions[0])
     first_answer_at = time.time()
-    for question in questions[1:]:  # warm: every question asked once
+    for question in [] if args.once else questions[1:]:  # warm: every question asked once
         engine.ask(question)
     latencies, parity, answered = [], [], 0
     for i, question in enumerate(questions):

@@ -6,7 +6,8 @@ import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
-from retrieval.analyzer import analyze_spans, cuts_word
+from retrieval.analyzer import analyze_spans, cuts_word, run_terms
+from retrieval.locate import locate
 
 SNIPPET_CHARS = 300
 ELLIPSIS = "…"
@@ -22,7 +23,10 @@ class Snippet:
 
 def matched_spans(text: str, weights: dict[str, float]) -> list[tuple[int, int, str]]:
     """(start, end, term) of every word of `text` whose term is a key of `weights`."""
-    return [(s, e, t) for s, e, t in analyze_spans(text) if t is not None and t in weights]
+    runs = locate(text, weights)  # only the words that may match are analysed
+    if runs is None:
+        return [(s, e, t) for s, e, t in analyze_spans(text) if t is not None and t in weights]
+    return [(s, e, t) for s, e in runs for t in run_terms(text[s:e]) if t in weights]
 
 
 def make_snippet(

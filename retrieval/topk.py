@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.bm25 import idf, term_scores
+from retrieval.bm25 import idf
 
 Ranked = list[tuple[int, float]]
 
@@ -57,21 +57,53 @@ def group_postings(members: list[tuple[str, ...]], snap: Any, postings: dict[str
             hits.append((ids, tfs))
     if not hits:
         return GroupPostings(np.empty(0, np.int64), np.empty(0))
-    ids = np.concatenate([i for i, _ in hits]).astype(np.int64)
+    norms = length_norms(snap)
+    if len(hits) == 1:  # one member in the index: its passages, ascending, each once
+        ids, tfs = hits[0]
+        ids = ids.astype(np.int64, copy=False)
+        weight = idf(snap.stats, len(ids), snap.params)
+        return GroupPostings(ids, _scores(weight, tfs, norms[ids], snap.params))
+    ids = np.concatenate([i for i, _ in hits]).astype(np.int64, copy=False)
     tfs = np.concatenate([t for _, t in hits])
-    weight = idf(snap.stats, len(np.unique(ids)), snap.params)
-    scores = term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params)
-    order = np.lexsort((-scores, ids))  # per passage its best member first
-    ids, scores = ids[order], scores[order]
+    order = np.argsort(ids, kind="stable")
+    ids, tfs = ids[order], tfs[order]
     first = np.ones(len(ids), bool)
     first[1:] = ids[1:] != ids[:-1]
-    return GroupPostings(ids[first], scores[first])
+    starts = np.flatnonzero(first)
+    weight = idf(snap.stats, len(starts), snap.params)
+    scores = _scores(weight, tfs, norms[ids], snap.params)
+    return GroupPostings(ids[starts], np.maximum.reduceat(scores, starts))  # best member
+
+
+_NORMS: tuple[Any, ...] = ()  # (lengths, avgdl, k1, b, norms) of the last snapshot seen
+
+
+def length_norms(snap: Any) -> np.ndarray:
+    """k1 × (1 − b + b × dl / avgdl) of every passage, computed once per snapshot.
+
+    The same expression as `retrieval.bm25.term_scores` evaluates on the gathered
+    lengths, element by element, so the scores are bit for bit the same.
+    """
+    global _NORMS
+    params, avgdl = snap.params, snap.stats.avgdl
+    cached = _NORMS
+    if cached and cached[0] is snap.lengths and cached[1:4] == (avgdl, params.k1, params.b):
+        return cached[4]
+    norms = params.k1 * (1.0 - params.b + params.b * snap.lengths / avgdl)
+    _NORMS = (snap.lengths, avgdl, params.k1, params.b, norms)
+    return norms
+
+
+def _scores(weight: float, tfs: np.ndarray, norms: np.ndarray, params: Any) -> np.ndarray:
+    """`term_scores` from precomputed length norms (`length_norms`)."""
+    tf = tfs.astype(np.float64)
+    return weight * (tf * (params.k1 + 1.0) / (tf + norms))
 
 
 def _contributions(term: str, snap: Any, postings: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     p = postings[term]
     weight = idf(snap.stats, p.df, snap.params)
-    return p.ids, term_scores(weight, p.tfs, snap.lengths[p.ids], snap.stats.avgdl, snap.params)
+    return p.ids, _scores(weight, p.tfs, length_norms(snap)[p.ids], snap.params)
 
 
 def score_terms(
@@ -210,7 +242,7 @@ def rank_paragraphs(
                     new = term_ids[~seen[term_ids]]
                     seen[new] = True
                     parts.append(new)
-                    ids = np.concatenate(parts).astype(np.int64)
+                    ids = np.concatenate(parts).astype(np.int64, copy=False)
                     hits, contribution = term_ids, scorer(None)
                 elif len(ids) * 16 < len(term_ids):  # few passages to look up: binary search
                     pos = np.searchsorted(term_ids, ids)
@@ -231,9 +263,11 @@ def rank_paragraphs(
 def _term_scorer(p: Any, weight: float, snap: Any) -> Callable[[Any], np.ndarray]:
     """Contributions of a term at some positions of its postings (None: all of them)."""
 
+    norms = length_norms(snap)
+
     def scorer(at: Any) -> np.ndarray:
         ids, tfs = (p.ids, p.tfs) if at is None else (p.ids[at], p.tfs[at])
-        return term_scores(weight, tfs, snap.lengths[ids], snap.stats.avgdl, snap.params)
+        return _scores(weight, tfs, norms[ids], snap.params)
 
     return scorer
 

@@ -29,7 +29,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from retrieval.analyzer import analyze_spans, normalize, term_of
+from retrieval.analyzer import analyze_spans, normalize, run_terms, term_of
+from retrieval.locate import locate
 
 #: Bump when `form_of`, `key_of` or `collection_forms` can change: the variant index is
 #: rebuilt at the next index run that changes something (bump storage's SCHEMA_VERSION
@@ -48,6 +49,7 @@ NATIVE_ENDINGS = ("ه", "ات")
 G_LETTERS = frozenset("غجقك")
 VOWELS = frozenset("اويء")
 _G_FOLD = str.maketrans({c: "ك" for c in G_LETTERS})
+_FOLD_LETTER = {c: "ك" for c in G_LETTERS}
 _ARTICLES = ("وال", "بال", "كال", "فال", "لل", "ال")
 _CLITICS = frozenset("بلكف")
 _WORD = re.compile(r"\w+")
@@ -89,9 +91,10 @@ def is_variant(a: str, b: str) -> bool:
         return False
     if a.endswith(NATIVE_ENDINGS) or b.endswith(NATIVE_ENDINGS):
         return False
-    a, b = a.translate(_G_FOLD), b.translate(_G_FOLD)
-    if a[0] != b[0] or a[-1] != b[-1]:
+    fold = _FOLD_LETTER.get  # the end letters first: most candidates differ there
+    if fold(a[0], a[0]) != fold(b[0], b[0]) or fold(a[-1], a[-1]) != fold(b[-1], b[-1]):
         return False
+    a, b = a.translate(_G_FOLD), b.translate(_G_FOLD)
     if len(a) == len(b):
         return a == b
     if a[0] == "ا":  # hamza-initial: verbal nouns and elatives (ارسال / ارسل), g-letters only
@@ -212,11 +215,13 @@ class Expansion:
         out: list[str] = []
         if not self.forms:
             return out
-        normalized = normalize(text)  # a form found below is part of it: skip the scan if none is
-        if not any(form in normalized for forms in self.forms.values() for form in forms):
-            return out
         skip = set(exclude)
-        for start, end, term in analyze_spans(text):
+        runs = locate(text, {form for forms in self.forms.values() for form in forms})
+        if runs is None:  # a character the fast path lacks: every word
+            spans = analyze_spans(text)
+        else:  # only the words whose text holds one of the forms (retrieval/locate.py)
+            spans = [(s, e, t) for s, e in runs for t in run_terms(text[s:e])]
+        for start, end, term in spans:
             if term in self.forms and term not in skip:
                 form = form_of(normalize(text[start:end]))
                 own = not self.asked.isdisjoint(_single_forms(form))

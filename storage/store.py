@@ -286,7 +286,9 @@ class Store:
                     missing,
                 ).fetchall()
                 for term, df, max_tf, min_len, ids, tfs in rows:
-                    ids, tfs = np.frombuffer(ids, ID_DTYPE), np.frombuffer(tfs, TF_DTYPE)
+                    # Native-size ids: every indexing with them would convert uint32 again.
+                    ids = np.frombuffer(ids, ID_DTYPE).astype(np.intp)
+                    tfs = np.frombuffer(tfs, TF_DTYPE)
                     found[term] = Postings(df, max_tf, min_len, ids, tfs)
                 for term in missing:
                     p = found.setdefault(term, None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import generate_corpus, index_only, saudinewsnet, scale
+from benchmarks import generate_corpus, index_only, same_answers, saudinewsnet, scale
 from retrieval.passages import split_paragraphs
 
 ARTICLES = [
@@ -156,6 +156,27 @@ def test_scale_smoke_run_with_parity(tmp_path: Path, fake_corpus: Path):
     assert "paragraph top-10 5/5 pass, passage top-10 5/5 pass" in text
     assert "top-10 scores afterwards equal to the full build's: 5/5" in text
     assert not (corpus / scale.UPDATE_FILE).exists()  # the collection is left as it was
+
+    # The cold run alone: titles of the store, each asked once, by the bot's CLI (twice) and
+    # in-process; RERANK passed on (harmless where there is no such setting).
+    cold_report = tmp_path / "cold.md"
+    argv = ["--corpus", str(corpus), "--db", str(tmp_path / "store.sqlite3"), "--skip-index"]
+    argv += ["--no-warm", "--engines", "cli,ours-variants", "--cold", "4", "--cold-repeat", "2"]
+    assert scale.main([*argv, "--rerank", "0", "--output", str(cold_report)]) == 0
+    cold = cold_report.read_text(encoding="utf-8")
+    assert "4 article titles of the store (seed 0" in cold and "RERANK=0" in cold
+    assert "| cli (run 2) | 4 |" in cold and "| **cli, median of 2** | 4 |" in cold
+    assert "| ours-variants | 4 |" in cold and "answered 4/4" in cold
+    # The before/after check of a speed-up: the same answers, byte for byte.
+    answers = tmp_path / "answers.jsonl"
+    store_args = ["--db", str(tmp_path / "store.sqlite3"), "--questions", str(questions)]
+    assert same_answers.main([*store_args, "--cold", "4", "--out", str(answers)]) == 0
+    assert same_answers.main([*store_args, "--cold", "4", "--against", str(answers)]) == 0
+    answers.write_text(answers.read_text(encoding="utf-8").replace('"score": ', '"score": 1'))
+    assert same_answers.main([*store_args, "--cold", "4", "--against", str(answers)]) == 1
+    titles = scale.cold_titles(tmp_path / "store.sqlite3", 4, 0)
+    assert titles == scale.cold_titles(tmp_path / "store.sqlite3", 4, 0)  # seeded
+    assert len(set(titles)) == 4
 
     # A store built by other code (here: another analyzer) is refused, not compared.
     db = tmp_path / "store.sqlite3"
