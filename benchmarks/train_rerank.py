@@ -54,6 +54,7 @@ from retrieval.rerank import (
     answer_features,
     features,
 )
+from retrieval.analyzer import ANALYZER_VERSION
 from retrieval.search import DEFAULT_MIN_COVERAGE, Searcher
 from storage.indexer import index_collection
 from storage.store import Store
@@ -332,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold": threshold,
         "no_answer_rule": args.no_answer_rule,
         "depth": args.depth,
+        "analyzer": ANALYZER_VERSION,
         "trained_on": {
             TRAIN_FILE: sha256(train_path),
             args.offtopic.name: sha256(args.offtopic),

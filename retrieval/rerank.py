@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval import question_words
-from retrieval.analyzer import analyze, normalize, term_of
+from retrieval.analyzer import ANALYZER_VERSION, analyze, normalize, term_of
 from retrieval.bm25 import BM25Params
 
 log = logging.getLogger(__name__)
@@ -503,6 +503,12 @@ class Reranker:
 NO_ANSWER_RULES = ("coverage", "model")
 
 
+def _trained_analyzer(path: Path) -> str | None:
+    """The analyzer version a model file says it was trained with (None if it does not say)."""
+    value = json.loads(path.read_text(encoding="utf-8")).get("analyzer")
+    return str(value) if value else None
+
+
 def _rule(value: object, path: Path) -> str:
     if value not in NO_ANSWER_RULES:
         raise RerankModelError(f"reranker model {path}: no_answer_rule must be one of "
@@ -523,6 +529,11 @@ def load_default(path: Path | str | None = None) -> Reranker | None:
     if path not in _LOADED:
         try:
             _LOADED[path] = Reranker.load(path)
+            trained = _trained_analyzer(path)
+            if trained and trained != ANALYZER_VERSION:
+                log.warning("reranker model %s was trained with analyzer %s, this is %s; "
+                            "retrain it (python -m benchmarks.train_rerank)",
+                            path, trained, ANALYZER_VERSION)
         except RerankModelError as exc:
             log.warning("%s; answering in BM25 order (RERANK=0 silences this)", exc)
             _LOADED[path] = None

@@ -320,3 +320,14 @@ def test_training_data_is_not_needed_to_serve(tmp_path: Path) -> None:
     shutil.copy(DEFAULT_MODEL, copy)
     a, b = Reranker.load(copy), Reranker.load()
     assert np.array_equal(a.ranker.weights, b.ranker.weights) and a.threshold == b.threshold
+
+
+def test_a_model_of_another_analyzer_loads_with_a_warning(tmp_path: Path, monkeypatch, caplog):
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    data["analyzer"] = "ar-light10-v0"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(rerank, "_LOADED", {})
+    with caplog.at_level(logging.WARNING, logger="retrieval.rerank"):
+        assert rerank.load_default(path) is not None
+    assert any("retrain" in r.getMessage() for r in caplog.records)
