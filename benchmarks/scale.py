@@ -21,7 +21,8 @@ What it does, in order:
    the first question) — and *memory*, the peak RSS of that process.
    - `ours`: `retrieval.search.Searcher` over `storage.store.Store`, `search(q, top=10)`
      (whole answers: best passage per paragraph, snippets); `ours-variants` the same
-     with spelling-variant matching on, as the bot runs by default (`VARIANTS=1`).
+     with spelling-variant matching on (`VARIANTS=1`); `ours-rerank` that and the
+     second stage (retrieval/rerank.py), as the bot runs by default (`RERANK=1`).
    - `cli`: `python -m bot ask --json --top 10` in batch mode (the bot's settings, so
      variants on): every question written
      to its stdin twice; per question = the gap between answer lines in the second pass.
@@ -39,8 +40,8 @@ What it does, in order:
    the program's own caches start empty, the OS file cache is left as it is; first a
    probe question with no match (it opens the store and loads its arrays: *start*),
    then every title written to its stdin once, per question = the gap between answer
-   lines. `ours-variants` and `rank-bm25-rs` (when among `--engines`) answer the same
-   titles once each in a process of their own, for comparison in the same run.
+   lines. `ours-variants`, `ours-rerank` and `rank-bm25-rs` (when among `--engines`)
+   answer the same titles once each in a process of their own, for comparison in the same run.
    `--rerank 0|1` sets RERANK for the bot's processes (harmless where the setting
    does not exist).
 4. Parity: for the first `--parity` questions, the project's top-10 scores (best
@@ -74,7 +75,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "benchmarks" / "out"
 DEFAULT_QUESTIONS = ROOT / "benchmarks" / "scale_questions.txt"
-ENGINES = ("ours", "ours-variants", "cli", "rank-bm25", "rank-bm25-rs", "bm25s", "fts5")
+ENGINES = (
+    "ours", "ours-variants", "ours-rerank", "cli", "rank-bm25", "rank-bm25-rs", "bm25s", "fts5",
+)
 DEFAULT_ENGINES = ENGINES
 PARITY_REFERENCES = ("rank-bm25", "rank-bm25-rs")  # BM25Okapi: the same scores as ours
 #: Python modules an engine needs, and how to get them.
@@ -82,7 +85,7 @@ MODULES = {"rank-bm25": "rank_bm25", "rank-bm25-rs": "rank_bm25_rs", "bm25s": "b
 TOLERANCE = 1e-9
 TOP = 10
 #: Engines of the cold run (titles asked once each), in the order of its table.
-COLD_ENGINES = ("cli", "ours-variants", "rank-bm25-rs")
+COLD_ENGINES = ("cli", "ours-variants", "ours-rerank", "rank-bm25-rs")
 #: The cold run's first question: it matches nothing (it opens the store, loads its arrays).
 PROBE = "benchmarkprobe"
 
@@ -914,15 +917,19 @@ class _Ours:
     """The project: Searcher over Store, whole answers as the bot gives them.
 
     `variants`: spelling-variant matching on (the bot's default; no longer BM25Okapi's
-    exact scores, so it is not parity-checked).
+    exact scores, so it is not parity-checked); `rerank`: the shipped second stage too.
     """
 
-    def __init__(self, db: Path, variants: bool = False):
+    def __init__(self, db: Path, variants: bool = False, rerank: bool = False):
+        from retrieval.rerank import RerankModelError, load_default
         from retrieval.search import Searcher
         from storage.store import Store
 
+        reranker = load_default() if rerank else None
+        if rerank and reranker is None:
+            raise RerankModelError("the reranker model did not load (see the warning above)")
         self.store = Store(db)
-        self.searcher = Searcher(self.store, variants=variants)
+        self.searcher = Searcher(self.store, variants=variants, reranker=reranker)
         self.notes: list[str] = []
 
     def ask(self, question: str):
@@ -1051,8 +1058,8 @@ class _Fts5:
 
 
 def _open_engine(engine: str, db: Path):
-    if engine in ("ours", "ours-variants"):
-        return _Ours(db, variants=engine == "ours-variants")
+    if engine in ("ours", "ours-variants", "ours-rerank"):
+        return _Ours(db, variants=engine != "ours", rerank=engine == "ours-rerank")
     if engine in ("rank-bm25", "rank-bm25-rs"):
         return _Okapi(db, MODULES[engine])
     if engine == "bm25s":
@@ -1102,7 +1109,7 @@ def worker_main(argv: list[str]) -> int:
         latencies.append((time.perf_counter() - t0) * 1000)
         if isinstance(engine, _Ours):
             answered += bool(raw.results)
-        if i < args.parity and args.engine != "ours-variants" and hasattr(engine, "parity"):
+        if i < args.parity and args.engine not in ("ours-variants", "ours-rerank") and hasattr(engine, "parity"):
             parity.append(engine.parity(question, raw))
     notes = list(engine.notes)
     if isinstance(engine, _Ours):
