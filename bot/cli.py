@@ -34,8 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?", help="the question, in Arabic")
     p.add_argument("--top", type=int, default=None, help="number of results (default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
-    p.add_argument("--no-rerank", action="store_true",
-                   help="pure BM25 order and the coverage no-answer rule (as RERANK=0)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--rerank", action="store_true", default=None,
+                       help="reorder BM25's first candidates with the learned model (as RERANK=1)")
+    order.add_argument("--no-rerank", dest="rerank", action="store_false",
+                       help="pure BM25 order (as RERANK=0, the default)")
     sub.add_parser("chat", help="interactive console chat")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("health", help="check that the index is present and current (exit 0 if so)")
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.load()
         service = QAService(
             settings.database_path, settings.corpus_dir, variants=settings.variants,
-            rerank=settings.rerank and not getattr(args, "no_rerank", False),
+            rerank=settings.rerank if getattr(args, "rerank", None) is None else args.rerank,
             limits=settings.limits,
         )
         command = args.command or ("run" if settings.telegram_enabled else "chat")

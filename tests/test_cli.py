@@ -188,13 +188,14 @@ def test_ask_json_batch_prints_one_object_per_line_in_order(indexed):
             _check_result(result, answer["query"])
 
 
-def test_no_rerank_flag_and_rerank_0_give_the_same_bm25_answers(indexed):
+def test_no_rerank_flag_and_the_default_give_the_same_bm25_answers(indexed):
     corpus, db = indexed
     stdin = "\n".join(BATCH)
     runs = [
-        run_bot("ask", "--json", "--top", "5", "--no-rerank", corpus=corpus, db=db, stdin=stdin),
-        run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin, RERANK="0"),
+        run_bot("ask", "--json", "--top", "5", "--no-rerank", corpus=corpus, db=db, stdin=stdin,
+                RERANK="1"),
         run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin),
+        run_bot("ask", "--json", "--top", "5", "--rerank", corpus=corpus, db=db, stdin=stdin),
     ]
     assert all(code == 0 for code, _, _ in runs), [err for _, _, err in runs]
     flag, setting, reranked = (
