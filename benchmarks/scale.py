@@ -386,74 +386,92 @@ def run_engine(
     )
 
 
+class _BatchBot:
+    """`python -m bot ask --json --top TOP` in batch mode on `db`: questions in, answers out.
+
+    `first` asks one question and returns when it is answered (the process's *start*);
+    `timed` writes every question at once from a thread (pipelined, so the process never
+    waits for input) and times the gaps between answer lines.
+    """
+
+    def __init__(self, db: Path, err):
+        self.err = err
+        self.started_at = time.time()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "ask", "--json", "--top", str(TOP)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+            env={**os.environ, "DATABASE_PATH": str(db)}, cwd=ROOT, text=True,
+            encoding="utf-8", bufsize=1,
+        )
+
+    def read_answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            self.err.seek(0)
+            raise BenchmarkError(f"cli: bot ask stopped early:\n{_tail(self.err.read().decode())}")
+        return json.loads(line)
+
+    def _write(self, lines: list[str]) -> threading.Thread:
+        def write() -> None:
+            self.proc.stdin.write("".join(q + "\n" for q in lines))
+            self.proc.stdin.flush()
+
+        thread = threading.Thread(target=write, daemon=True)
+        thread.start()
+        return thread
+
+    def first(self, question: str) -> float:
+        """Ask `question`; the seconds from launch to its answer."""
+        self._write([question]).join()
+        self.read_answer()
+        return time.time() - self.started_at
+
+    def untimed(self, questions: list[str]) -> None:
+        """Ask `questions` without timing them (a warm-up pass)."""
+        self._write(questions).join()
+        for _ in questions:
+            self.read_answer()
+
+    def timed(self, questions: list[str]) -> tuple[list[float], int, float]:
+        """Per-question ms (gaps between answer lines), how many answered, total ms."""
+        t0 = time.perf_counter()
+        writer = self._write(questions)
+        latencies, last, answered = [], t0, 0
+        for _ in questions:
+            answer = self.read_answer()
+            now = time.perf_counter()
+            latencies.append((now - last) * 1000)
+            last = now
+            answered += bool(answer.get("results"))
+        writer.join()
+        return latencies, answered, (last - t0) * 1000
+
+    def close(self) -> float:
+        """End the process; its peak RSS in MB."""
+        if not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        self.proc.stdout.read()
+        _, status, usage = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return usage.ru_maxrss / 1024
+
+
 def run_cli(db: Path, questions: list[str]) -> EngineResult:
     """`python -m bot ask --json` in batch mode: a first question, a warm pass, a timed pass."""
-    env = {**os.environ, "DATABASE_PATH": str(db)}
-    cmd = [sys.executable, "-m", "bot", "ask", "--json", "--top", str(TOP)]
     with tempfile.TemporaryFile() as err:
-        started_at = time.time()
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            env=env,
-            cwd=ROOT,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-
-        def read_answer() -> dict:
-            line = proc.stdout.readline()
-            if not line:
-                err.seek(0)
-                raise BenchmarkError(f"cli: bot ask stopped early:\n{_tail(err.read().decode())}")
-            return json.loads(line)
-
-        def write_all(lines: list[str]) -> threading.Thread:
-            def write() -> None:
-                proc.stdin.write("".join(q + "\n" for q in lines))
-                proc.stdin.flush()
-
-            thread = threading.Thread(target=write, daemon=True)
-            thread.start()
-            return thread
-
+        bot = _BatchBot(db, err)
         try:
-            proc.stdin.write(questions[0] + "\n")
-            proc.stdin.flush()
-            read_answer()
-            first_answer_at = time.time()
-            write_all(questions[1:]).join()
-            for _ in questions[1:]:
-                read_answer()
-            answered = 0
-            t0 = time.perf_counter()
-            writer = write_all(questions)
-            latencies, last = [], t0
-            for _ in questions:
-                answer = read_answer()
-                now = time.perf_counter()
-                latencies.append((now - last) * 1000)
-                last = now
-                answered += bool(answer.get("results"))
-            writer.join()
-            proc.stdin.close()
-            proc.stdout.read()
+            start = bot.first(questions[0])
+            bot.untimed(questions[1:])
+            latencies, answered, total = bot.timed(questions)
         finally:
-            if not proc.stdin.closed:
-                proc.stdin.close()
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-    total = (last - t0) * 1000
+            peak = bot.close()
     return EngineResult(
         engine="cli",
         questions=len(questions),
         latencies_ms=latencies,
-        start_s=first_answer_at - started_at,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        start_s=start,
+        peak_rss_mb=peak,
         notes=[
             f"{total / len(questions):.2f} ms per question (total/n)",
             f"answered {answered}/{len(questions)}",
@@ -468,56 +486,19 @@ def run_cli_cold(db: Path, questions: list[str]) -> EngineResult:
     store, loading its arrays); per question = the gap between answer lines while
     every question is written to stdin once (pipelined, so the process never waits).
     """
-    env = {**os.environ, "DATABASE_PATH": str(db)}
-    cmd = [sys.executable, "-m", "bot", "ask", "--json", "--top", str(TOP)]
     with tempfile.TemporaryFile() as err:
-        started_at = time.time()
-        proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=env,
-            cwd=ROOT, text=True, encoding="utf-8", bufsize=1,
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-
-        def read_answer() -> dict:
-            line = proc.stdout.readline()
-            if not line:
-                err.seek(0)
-                raise BenchmarkError(f"cli: bot ask stopped early:\n{_tail(err.read().decode())}")
-            return json.loads(line)
-
-        def write_all() -> None:
-            proc.stdin.write("".join(q + "\n" for q in questions))
-            proc.stdin.flush()
-
+        bot = _BatchBot(db, err)
         try:
-            proc.stdin.write(PROBE + "\n")
-            proc.stdin.flush()
-            read_answer()
-            first_answer_at = time.time()
-            writer = threading.Thread(target=write_all, daemon=True)
-            t0 = time.perf_counter()
-            writer.start()
-            latencies, last, answered = [], t0, 0
-            for _ in questions:
-                answer = read_answer()
-                now = time.perf_counter()
-                latencies.append((now - last) * 1000)
-                last = now
-                answered += bool(answer.get("results"))
-            writer.join()
-            proc.stdin.close()
-            proc.stdout.read()
+            start = bot.first(PROBE)
+            latencies, answered, _ = bot.timed(questions)
         finally:
-            if not proc.stdin.closed:
-                proc.stdin.close()
-            _, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
+            peak = bot.close()
     return EngineResult(
         engine="cli",
         questions=len(questions),
         latencies_ms=latencies,
-        start_s=first_answer_at - started_at,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        start_s=start,
+        peak_rss_mb=peak,
         notes=[f"answered {answered}/{len(questions)}"],
     )
 
