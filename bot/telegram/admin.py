@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.telegram.logs import redact
-from bot.telegram.state import BotState, bot_state, is_admin
+from bot.telegram.state import BotState, bot_state, is_admin, refuse_non_admin
 from bot.uploads import (
     UploadError,
     check_content,
@@ -32,23 +32,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EDIT_SECONDS = 1.5
 
 
-async def _refuse_non_admin(
-    update: Update, state: BotState, text: str = render.ADMINS_ONLY_HTML
-) -> bool:
-    """Reply with a polite refusal unless the sender is an admin; True when refused."""
-    if is_admin(update, state):
-        return False
-    log.info(
-        "admin command refused for user %s", update.effective_user and update.effective_user.id
-    )
-    await update.effective_message.reply_html(text)
-    return True
-
-
 async def reindex(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reindex (admins): rebuild from CORPUS_DIR in a thread, editing one progress message."""
     state = bot_state(context)
-    if await _refuse_non_admin(update, state):
+    if await refuse_non_admin(update, state):
         return
     if state.reindexing:
         await update.effective_message.reply_html(render.REINDEX_BUSY_HTML)
@@ -94,7 +81,7 @@ async def _reindex_with_progress(state: BotState, progress: Message) -> IndexRep
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats (admins): the index, and questions since start and since the first day kept."""
     state = bot_state(context)
-    if await _refuse_non_admin(update, state):
+    if await refuse_non_admin(update, state):
         return
     counts = await asyncio.to_thread(state.service.counts)
     history = await asyncio.to_thread(state.stats.history)
@@ -105,7 +92,7 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A document in a private chat: admins add PDF, Word, web pages or text to the collection."""
     state = bot_state(context)
-    if await _refuse_non_admin(update, state, render.UPLOAD_ADMINS_ONLY_HTML):
+    if await refuse_non_admin(update, state, render.UPLOAD_ADMINS_ONLY_HTML):
         return
     message = update.effective_message
     document = message.document
@@ -162,7 +149,7 @@ def _remove_key(path: str) -> str:
 async def remove(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/remove NAME (admins): ask to confirm taking one document out of the collection."""
     state = bot_state(context)
-    if await _refuse_non_admin(update, state):
+    if await refuse_non_admin(update, state):
         return
     name = " ".join(context.args or [])
     if not name.strip():
@@ -219,7 +206,7 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def last_index(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/lastindex (admins): the report of the last index run since the bot started."""
     state = bot_state(context)
-    if await _refuse_non_admin(update, state):
+    if await refuse_non_admin(update, state):
         return
     report = state.service.last_report
     await update.effective_message.reply_html(

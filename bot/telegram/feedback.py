@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.telegram.state import BotState, bot_state, is_admin
+from bot.telegram.state import BotState, bot_state, is_admin, refuse_non_admin
 from storage.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -87,10 +87,7 @@ async def unanswered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """/unanswered (admins, private chat): the questions that got no answer or a 👎."""
     state = bot_state(context)
     message = update.effective_message
-    if not is_admin(update, state):
-        user = update.effective_user
-        log.info("admin command refused for user %s", user and user.id)
-        await message.reply_html(render.ADMINS_ONLY_HTML)
+    if await refuse_non_admin(update, state):
         return
     if update.effective_chat.type != ChatType.PRIVATE:
         await message.reply_html(render.UNANSWERED_PRIVATE_ONLY_HTML)

@@ -91,6 +91,19 @@ def is_admin(update: Update, state: BotState) -> bool:
     return user is not None and user.id in state.settings.admin_ids
 
 
+async def refuse_non_admin(
+    update: Update, state: BotState, text: str = render.ADMINS_ONLY_HTML
+) -> bool:
+    """Reply with a polite refusal unless the sender is an admin; True when refused."""
+    if is_admin(update, state):
+        return False
+    log.info(
+        "admin command refused for user %s", update.effective_user and update.effective_user.id
+    )
+    await update.effective_message.reply_html(text)
+    return True
+
+
 async def search(state: BotState, question: str, top: int, offset: int) -> tuple[Answer, float]:
     """Ask the search processes (or a thread); return the answer and the seconds it took."""
     started = time.perf_counter()
