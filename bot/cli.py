@@ -9,12 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from bot import health, report
+from bot import health
 from bot.render import HELP, answer_to_console, answer_to_json, sources_to_console
 from bot.service import QAService
 from bot.settings import Settings, SettingsError
-from bot.stats import stats_path
-from storage.stats_store import StatsStore
 from storage.store import StoreError
 
 log = logging.getLogger("bot")
@@ -70,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "report":
+        from bot import report  # here: only this command reads the stats file
+
         try:
             first_day = report.since_day(args.since, time.time())
         except ValueError as exc:
@@ -161,6 +161,10 @@ def cmd_chat(service: QAService, top: int) -> int:
 
 def cmd_report(settings: Settings, first_day: str | None, args: argparse.Namespace) -> int:
     """`report`: what the stats file says (text, --json or --csv on stdout)."""
+    from bot import report  # imported here, as the stats modules: only this command needs them
+    from bot.stats import stats_path
+    from storage.stats_store import StatsStore
+
     path = stats_path(settings.database_path, settings.stats_path)
     if not path.is_file():
         raise StoreError(f"no stats file at {path} (the bot writes it once it answers)")

@@ -8,14 +8,17 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-from bot.stats import StatsSnapshot
 from retrieval.search import Answer, Result
 from retrieval.snippets import ELLIPSIS
-from storage.feedback_store import QuestionGroup, VoteResult
-from storage.indexer import DocumentRead, IndexReport
-from storage.stats_store import BUCKET_ERROR, History
 from storage.store import SourceInfo
+
+if TYPE_CHECKING:  # annotations only: the stats and index modules are not needed to answer
+    from bot.stats import StatsSnapshot
+    from storage.feedback_store import QuestionGroup, VoteResult
+    from storage.indexer import DocumentRead, IndexReport
+    from storage.stats_store import History
 
 NO_ANSWER = (
     "لم أجد في الوثائق ما يجيب عن هذا السؤال.\n"
@@ -563,6 +566,8 @@ def stats_to_html(
     counts: dict[str, int], stats: StatsSnapshot, history: History | None = None
 ) -> str:
     """/stats: the index, the questions since the bot started and since the first day kept."""
+    from storage.stats_store import BUCKET_ERROR  # here: answering never needs the stats store
+
     lines = [
         "<b>الإحصاءات</b>",
         f"الوثائق: {counts.get('documents', 0)}",

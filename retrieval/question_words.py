@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 from retrieval.analyzer import STOPWORDS, normalize
 from retrieval.stopwords import DIALECT_QUESTION_WORDS
@@ -238,7 +239,10 @@ _DECADES = [
 _ERA = (r"(?:\s*(?:هـ|ه|م|ق\.?\s?م)" + _END + r"|\s+"
         + _alt(_names("ميلادي|ميلادية|هجري|هجرية|للميلاد|للهجرة|قبل الميلاد")) + ")?")
 _YEAR = rf"{_D}{{3,4}}(?!{_D}){_ERA}"
-_DATE_AT = re.compile(
+# The answer patterns below are sources, compiled on first use by `_pattern` (compiling
+# them all took ~13 ms of every start, most of it for types the question does not ask).
+_pattern = cache(re.compile)
+_DATE_AT = (
     "|".join([
         rf"{_D}{{1,2}}[/.\-]{_D}{{1,2}}[/.\-]{_D}{{2,4}}(?!{_D})",
         rf"(?:{_D}{{1,2}}\s+)?{_P}{_alt(_MONTHS)}{_END}(?:\s+{_YEAR})?",
@@ -269,7 +273,7 @@ _NUMBER_NAMES = _names(
 )
 _SCALE = _alt(_names("ألف|آلاف|مليون|ملايين|مليار|مليارات|بليون|تريليون|في المئة|في المائة|"
                      "بالمئة|بالمائة"))
-_NUMBER_AT = re.compile(
+_NUMBER_AT = (
     rf"{_D}+(?:[.,٫٬]{_D}+)*(?:\s*[%٪]|\s+{_SCALE}{_END})?"
     rf"|{_P}(?:ال)?{_alt(_NUMBER_NAMES)}{_END}"
 )
@@ -299,7 +303,7 @@ _PLACE_CUES = _names(
     "مطار|ملعب|جامعة|حي|نهر|بحر|جبل|بحيرة|شمال|جنوب|شرق|غرب|الشمال|الجنوب|الشرق|الغرب|"
     "وسط|منتصف|شمالي|جنوبي|شرقي|غربي|الربع|المحيط|محيط|الوطن|إمارة|مملكة|جمهورية|سلطنة"
 )
-_PLACE_AT = re.compile(rf"{_P}(?:{_alt(_PLACES)}{_END}|{_alt(_PLACE_CUES)}\s+{_W}+)")
+_PLACE_AT = rf"{_P}(?:{_alt(_PLACES)}{_END}|{_alt(_PLACE_CUES)}\s+{_W}+)"
 _PLACE_STARTS = frozenset(_firsts(_PLACES, _PLACE_CUES))
 _PREPOSITIONS = frozenset(("في", "الي", "من", "وفي", "والي", "ومن"))
 #: Words after في / إلى / من that are no place (frequent nouns of construct phrases).
@@ -334,7 +338,7 @@ _SAYING = _names("قال|قالت|أكد|أكدت|أعلن|أعلنت|صرح|ص�
                  "أشار|أشارت|اخترع|اكتشف|أسس|فاز|فازت")
 _NAME_PARTS = _names("بن|ابن|بنت")
 _FAMILY = _names("أبو|أبي|أبا|آل")
-_PERSON_AT = re.compile(
+_PERSON_AT = (
     rf"{_P}عبد\s*ال{_W}{{2,}}"
     rf"|{_alt(_NAME_PARTS)}\s+{_NAME}"
     rf"|{_P}{_alt(_FAMILY)}\s+{_NAME}"
@@ -345,12 +349,12 @@ _NOT_AFTER_COPULA = _alt(_names(
     "عبارة|مصطلح|أحد|إحدى|أول|أكبر|أكثر|أقدم|أهم|جزء|نوع|من|في|ما|الذي|التي|أن|ان|كان"
 ))
 #: «… هو كارل ماركس»، «عاصمتها هي ريكيافيك»: a name right after a copula.
-_COPULA_AT = re.compile(
+_COPULA_AT = (
     rf"(?:و)?(?:هو|هي|هم)\s+((?!{_NOT_AFTER_COPULA}{_END}){_BARE_NAME}(?:\s+{_BARE_NAME}){{0,2}})"
 )
 #: «شارل فريدريك جيرهارد (بالفرنسية: Charles …)»: the words before a foreign spelling.
 _FOREIGN_AT = re.compile(rf"\((?:بال{_W}+\s*:|[A-Za-z])")
-_SAYING_AT = re.compile(rf"{_P}{_alt(_SAYING)}\s+({_BARE_NAME}(?:\s+{_BARE_NAME})?)")
+_SAYING_AT = rf"{_P}{_alt(_SAYING)}\s+({_BARE_NAME}(?:\s+{_BARE_NAME})?)"
 _PERSON_STARTS = frozenset(_firsts(_TITLES, _FIRST_NAMES, _NAME_PARTS, _FAMILY))
 _SAYING_STARTS = frozenset(_firsts(_SAYING))
 _BARE_NAME_RE = re.compile(_BARE_NAME)
@@ -403,9 +407,11 @@ def _hits(folded: str, starts: frozenset[str]) -> set[str]:
     return starts.intersection([t.strip(_PUNCTUATION) for t in folded.split()])
 
 
-def _spans_at(folded: str, pattern: re.Pattern[str], starts: frozenset[str],
+def _spans_at(folded: str, source: str, starts: frozenset[str],
               digits: bool) -> list[tuple[int, int]]:
-    """Matches of `pattern` anchored at tokens in `starts` (and at numbers with `digits`)."""
+    """Matches of the pattern `source` anchored at tokens in `starts` (and at numbers with
+    `digits`)."""
+    pattern = _pattern(source)
     places = list(_positions(folded, _hits(folded, starts)))
     if digits:
         places += [m.start() for m in _DIGITS_RE.finditer(folded)]
@@ -432,11 +438,12 @@ def _place_spans(folded: str) -> list[tuple[int, int]]:
 
 def _person_spans(folded: str) -> list[tuple[int, int]]:
     spans = []
+    person_at, saying_at = _pattern(_PERSON_AT), _pattern(_SAYING_AT)
     hits = set(_hits(folded, _PERSON_STARTS))
     if "عبد" in folded:
         hits.update(t for t in _PARA_TOKEN_RE.findall(folded) if t.startswith(("عبد", "وعبد")))
     for pos in _positions(folded, hits):
-        found = _PERSON_AT.match(folded, pos)
+        found = person_at.match(folded, pos)
         if found is None:
             continue
         start = found.start()
@@ -446,7 +453,7 @@ def _person_spans(folded: str) -> list[tuple[int, int]]:
                 start = space + 1  # محمد بن سلمان: the name before «بن» too
         spans.append((start, found.end()))
     for pos in _positions(folded, _hits(folded, _SAYING_STARTS)):
-        found = _SAYING_AT.match(folded, pos)
+        found = saying_at.match(folded, pos)
         if found:
             spans.append(found.span(1))
     return spans + _named_spans(folded)
@@ -455,8 +462,9 @@ def _person_spans(folded: str) -> list[tuple[int, int]]:
 def _named_spans(folded: str) -> list[tuple[int, int]]:
     """Names after a copula (هو / هي) and before a foreign spelling in parentheses."""
     spans = []
+    copula_at = _pattern(_COPULA_AT)
     for pos in _positions(folded, _COPULAS):
-        found = _COPULA_AT.match(folded, pos)
+        found = copula_at.match(folded, pos)
         if found:
             spans.append(found.span(1))
     paren = folded.find("(")

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import question_words
 from retrieval.analyzer import ANALYZER_VERSION, analyze, normalize, term_of
 from retrieval.bm25 import BM25Params
 
@@ -98,12 +97,16 @@ def question_type(question: str) -> str | None:
     The rules of retrieval/question_words.py (MSA and dialect question words, the noun
     after «أي / ما»).
     """
+    from retrieval import question_words  # here: a start with RERANK=0 never needs it
+
     return question_words.question_type(question)
 
 
 def answer_type_near(text: str, qtype: str) -> bool:
     """True when `text` (original text: a window around the matched words) holds an answer
     of the type `qtype` wants: a year or date, a number, a place, a person's name."""
+    from retrieval import question_words  # here: a start with RERANK=0 never needs it
+
     return bool(question_words.answer_type_spans(text, qtype))
 
 

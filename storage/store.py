@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sqlite_utils
 
 from retrieval.bm25 import BM25Params, CollectionStats
 from retrieval.variants import Candidate
@@ -149,6 +148,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 def create_schema(conn: sqlite3.Connection) -> None:
     """Create the tables if they do not exist (idempotent)."""
+    import sqlite_utils  # only building an index needs it; importing it costs ~60 ms
+
     db = sqlite_utils.Database(conn)
     db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
     db["arrays"].create({"key": str, "value": bytes}, pk="key", if_not_exists=True)

@@ -22,6 +22,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 LAVROV = "متى تبدأ زيارة لافروف؟"
 RESULT_KEYS = {"source", "page", "paragraph", "score", "text", "snippet", "highlights"}
+#: `python -m bot ARGS` that prints the names in sys.modules on stderr's last line as it ends.
+WITH_MODULES = (
+    "import runpy, sys\n"
+    "sys.argv = ['bot', *sys.argv[1:]]\n"
+    "try:\n"
+    "    runpy.run_module('bot', run_name='__main__')\n"
+    "finally:\n"
+    "    print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
+)
+#: Modules only indexing, the stats file or Telegram need (they were most of a start's time).
+NOT_FOR_ASKING = {
+    "sqlite_utils", "multiprocessing", "concurrent.futures.process", "telegram",
+    "bot.telegram", "bot.stats", "bot.report", "storage.stats_store", "storage.feedback_store",
+}
 
 
 def run_bot(
@@ -30,6 +44,7 @@ def run_bot(
     db: Path,
     stdin: str | bytes | None = None,
     io_encoding: str = "utf-8",
+    python_args: tuple[str, ...] = ("-m", "bot"),
     **settings: str,
 ):
     """Run `python -m bot ARGS` from the repository root with its own collection and store.
@@ -48,7 +63,7 @@ def run_bot(
     if isinstance(stdin, str):
         stdin = stdin.encode("utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, *python_args, *args],
         cwd=ROOT,
         env=env,
         input=stdin,
@@ -254,6 +269,24 @@ def test_ask_unusable_question_prints_the_error(indexed):
     answer = json.loads(out)
     assert answer["results"] == [] and answer["error"]
     assert code != 0
+
+
+@pytest.mark.parametrize("rerank", ["0", "1"])
+def test_ask_on_a_current_index_loads_no_module_only_indexing_stats_or_telegram_need(
+    indexed, rerank
+):
+    corpus, db = indexed
+    code, out, err = run_bot(
+        "ask", "--json", LAVROV, corpus=corpus, db=db, RERANK=rerank,
+        python_args=("-c", WITH_MODULES),
+    )
+    assert code == 0, err
+    assert json.loads(out)["results"]
+    loaded = set(err.splitlines()[-1].split())
+    assert {"bot.service", "storage.store", "storage.indexer"} <= loaded  # the real list
+    assert not loaded & NOT_FOR_ASKING
+    if rerank == "0":  # its rules are read by the reranker only
+        assert "retrieval.question_words" not in loaded
 
 
 @pytest.mark.parametrize("argv", [["ask"], ["frobnicate"]])

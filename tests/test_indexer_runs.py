@@ -1,5 +1,6 @@
 """Postings built in spilled runs equal postings built in memory."""
 
+import concurrent.futures
 import random
 import subprocess
 import sys
@@ -103,9 +104,10 @@ def test_worker_processes_build_exactly_the_serial_index(tmp_path, seed_dir, mon
     monkeypatch.setattr(analysis, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(analysis, "BATCH_FILES", 2)  # 8 tasks over 2 vocabularies
     started = []
-    real_pool = analysis.ProcessPoolExecutor
+    real_pool = concurrent.futures.ProcessPoolExecutor  # analysis imports it when it runs
     monkeypatch.setattr(
-        analysis, "ProcessPoolExecutor", lambda **kw: started.append(kw) or real_pool(**kw)
+        concurrent.futures, "ProcessPoolExecutor",
+        lambda **kw: started.append(kw) or real_pool(**kw),
     )
     parallel = tmp_path / "parallel.sqlite3"
     parallel_report = index_collection(parallel, corpus, workers=2)
