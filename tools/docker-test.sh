@@ -113,8 +113,12 @@ uid=$("$DOCKER" exec "$NAME" id -u)
 [ "$uid" != 0 ] || die "the container runs as root"
 
 answers "$NAME" "$SEED_QUESTION" 001_29605565af34d15c.txt
+# The reranker's model file ships in the image (without it RERANK=1 falls back with a warning).
+"$DOCKER" exec "$NAME" python -m bot ask --rerank --json "$SEED_QUESTION" >/dev/null 2>"$WORK/rerank.log" \
+    || { cat "$WORK/rerank.log" >&2; die "ask --rerank failed"; }
+! grep -q "BM25 order" "$WORK/rerank.log" || { cat "$WORK/rerank.log" >&2; die "no reranker model in the image"; }
 
-step "ok: healthy, uid $uid, answers from the seeds"
+step "ok: healthy, uid $uid, answers from the seeds (also reranked)"
 
 step "a scanned PDF (no text layer) is read by OCR inside the container"
 .venv/bin/python - "$WORK/scan.pdf" <<'PY' || die "cannot make the scanned test PDF"
