@@ -32,6 +32,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -91,15 +92,23 @@ _FOCUS = WINDOWS.index(FOCUS_WINDOW)
 _ZERO = np.zeros(1, np.int64)
 assert _WIN_COLS == list(range(_WIN_COLS[0], _WIN_COLS[0] + len(WINDOWS)))
 
-#: `analyzer.normalize`'s table as a list over the BMP: `str.translate` looks a code point
-#: up in a list twice as fast as in the dict (no KeyError per unmapped character); code
-#: points beyond it raise IndexError, which translate takes as "unmapped", like the dict.
-_NORMALIZE = [analyzer._TABLE.get(i, i) for i in range(0x10000)]
+@cache
+def _normalize_table() -> list[object]:
+    """`analyzer.normalize`'s table as a list over the BMP (built on first use: ~2 ms, 2 MB).
+
+    `str.translate` looks a code point up in a list twice as fast as in the dict (no
+    KeyError per unmapped character); code points beyond the list raise IndexError,
+    which translate takes as "unmapped", as a key missing from the dict.
+    """
+    table: list[object] = list(range(0x10000))
+    for code, to in analyzer._TABLE.items():
+        table[code] = to
+    return table
 
 
 def _normalize(text: str) -> str:
     """`analyzer.normalize(text)`, faster (the candidates' text is normalised per question)."""
-    return text.translate(_NORMALIZE).lower()
+    return text.translate(_normalize_table()).lower()
 
 
 class RerankModelError(Exception):
@@ -116,6 +125,10 @@ def question_type(question: str) -> str | None:
     after «أي / ما»).
     """
     return question_words.question_type(question)
+
+
+#: The same question is typed once (a page turn or a repeated question asks it again).
+_question_type = lru_cache(maxsize=1024)(question_type)
 
 
 def answer_type_near(text: str, qtype: str) -> bool:
@@ -256,14 +269,13 @@ def features(
         cand = np.searchsorted(starts, gs, side="right") - 1
         spans = _match_features(x, col, windows, w, mass, n, nq, gs, ge, q, cand, text_at, exact)
         _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand)
-        qtype = question_type(question)
+        qtype = _question_type(question)
         if qtype is not None:
             _type_features(x, col, spans, joined, qtype, starts)
-        tf = np.zeros((n, nq))
-        np.add.at(tf, (cand, q), 1.0)
+        tf = np.bincount(cand * nq + q, minlength=n * nq).reshape(n, nq).astype(float)
         norm = params.k1 * (1.0 - params.b + params.b * lengths / (avgdl or 1.0))
         x[:, col["bm25_para"]] = (w * tf * (params.k1 + 1.0) / (tf + norm[:, None])).sum(1) / mass
-    elif question_type(question) is not None:
+    elif _question_type(question) is not None:
         x[:, col["type_missing"]] = 1.0
 
     scores = np.array([cand_.score for cand_ in candidates])
@@ -332,8 +344,8 @@ def _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand):
     gap = gs[1:] - ge[:-1]
     near = same & (gap <= NEAR_CHARS)
     adjacent = near.copy()
-    for i in np.nonzero(near & (gap > 2))[0]:
-        adjacent[i] = _only_stopwords(joined[ge[i] : gs[i + 1]])
+    for i in np.flatnonzero(near & (gap > 2)).tolist():
+        adjacent[i] = _only_stopwords(joined[int(ge[i]) : int(gs[i + 1])])
     codes = (q[:-1] * nq + q[1:]).tolist()
     is_ordered = np.zeros(len(codes), bool)
     is_any = np.zeros(len(codes), bool)
