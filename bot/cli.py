@@ -130,8 +130,10 @@ def cmd_index(service: QAService, corpus_dir: Path) -> int:
 def cmd_ask(service: QAService, question: str | None, top: int, as_json: bool) -> int:
     """`ask`: one question, or a JSON line per stdin line in batch mode."""
     if question is None:  # batch mode (main() checked that --json is set)
-        for line in sys.stdin:
-            print(answer_to_json(service.ask(line.rstrip("\r\n"), top=top)), flush=True)
+        out = sys.stdout
+        for line in sys.stdin:  # a line out per line in, flushed: a caller may wait for it
+            out.write(answer_to_json(service.ask(line.rstrip("\r\n"), top=top)) + "\n")
+            out.flush()
         return 0
     answer = service.ask(question, top=top)
     print(answer_to_json(answer) if as_json else answer_to_console(answer, color=sys.stdout.isatty()))

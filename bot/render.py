@@ -107,9 +107,14 @@ def small_talk_text(kind: str) -> str:
     return SMALL_TALK.get(kind, SMALL_TALK["greeting"])
 
 
+#: json.dumps(..., ensure_ascii=False) builds an encoder per call; one is made here once
+#: (an answer holds no cycles, so the circular-reference check is skipped: same output).
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)
+
+
 def answer_to_json(answer: Answer) -> str:
     """One line of JSON (UTF-8, not ASCII-escaped)."""
-    return json.dumps(answer.to_json(), ensure_ascii=False)
+    return _JSON.encode(answer.to_json())
 
 
 def _size_ar(source: SourceInfo) -> str:

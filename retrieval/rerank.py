@@ -32,11 +32,13 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.analyzer import ANALYZER_VERSION, analyze, normalize, term_of
+from retrieval import analyzer
+from retrieval.analyzer import ANALYZER_VERSION, analyze, term_of
 from retrieval.bm25 import BM25Params
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,37 @@ FEATURES = (
 #: title, so these learned "which collection" rather than "which answers" (measured:
 #: seeds_dev fell from 12/12 to 7/12 right file first with them).
 EXTRA_FEATURES = ("heading", "position", "first", "length")
+_COL = {name: i for i, name in enumerate(FEATURES + EXTRA_FEATURES)}
+_WINDOW_SIZES = np.array(WINDOWS)[:, None]
+_WIN_COLS = [_COL[f"win{k}"] for k in WINDOWS]  # consecutive columns
+_FOCUS = WINDOWS.index(FOCUS_WINDOW)
+_ZERO = np.zeros(1, np.int64)
+assert _WIN_COLS == list(range(_WIN_COLS[0], _WIN_COLS[0] + len(WINDOWS)))
+
+#: `analyzer.normalize`'s table as a list up to the last mapped code point below the
+#: presentation forms: `str.translate` looks a code point up in a list twice as fast as in
+#: the dict (no KeyError per unmapped character); code points beyond the list raise
+#: IndexError, which translate takes as "unmapped", as a key missing from the dict.
+_TABLE_KEYS = sorted(analyzer._TABLE)
+_LIST_END = max(k for k in _TABLE_KEYS if k < 0xFE00) + 1
+#: Texts holding a mapped character beyond the list (lam-alef ligatures, BOM) go the slow way.
+_BEYOND_LIST = re.compile("[" + "".join(chr(k) for k in _TABLE_KEYS if k >= _LIST_END) + "]")
+
+
+@cache
+def _normalize_table() -> list[object]:
+    """The list table (built on first use: under 1 ms, 0.3 MB)."""
+    table: list[object] = list(range(_LIST_END))
+    for code in _TABLE_KEYS[: _TABLE_KEYS.index(_LIST_END - 1) + 1]:
+        table[code] = analyzer._TABLE[code]
+    return table
+
+
+def _normalize(text: str) -> str:
+    """`analyzer.normalize(text)`, faster (the candidates' text is normalised per question)."""
+    if _BEYOND_LIST.search(text):
+        return analyzer.normalize(text)
+    return text.translate(_normalize_table()).lower()
 
 
 class RerankModelError(Exception):
@@ -100,6 +133,10 @@ def question_type(question: str) -> str | None:
     from retrieval import question_words  # here: a start with RERANK=0 never needs it
 
     return question_words.question_type(question)
+
+
+#: The same question is typed once (a page turn or a repeated question asks it again).
+_question_type = lru_cache(maxsize=1024)(question_type)
 
 
 def answer_type_near(text: str, qtype: str) -> bool:
@@ -163,9 +200,10 @@ def _words_of_terms(joined: str, qid: dict[str, int]) -> list[tuple[int, int, in
             start = at
             while start > 0 and (joined[start - 1].isalnum() or joined[start - 1] == "_"):
                 start -= 1
-            if start not in words:
-                words[start] = match(joined, start).end()  # type: ignore[union-attr]
-            at = find(key, words[start])
+            end = words.get(start)
+            if end is None:
+                end = words[start] = match(joined, start).end()  # type: ignore[union-attr]
+            at = find(key, end)
     found: list[tuple[int, int, int]] = []
     get = qid.get
     for start in sorted(words):
@@ -214,21 +252,25 @@ def features(
                 qid.setdefault(variant, qid[term])
     w = np.array([weights[t] for t in q_terms])
     mass = float(w.sum()) or 1.0
-    col = {name: i for i, name in enumerate(FEATURES + EXTRA_FEATURES)}
+    col = _COL
 
     pieces: list[str] = []
-    starts = np.zeros(n, np.int64)  # where each candidate starts in the joined string
-    text_at = np.zeros(n, np.int64)  # ... and where its passage text starts
-    exact = np.zeros(n, bool)  # normalising kept the length: offsets are the text's own
+    starts_: list[int] = []  # where each candidate starts in the joined string
+    text_at_: list[int] = []  # ... and where its passage text starts
+    exact_: list[bool] = []  # normalising kept the length: offsets are the text's own
     at = 0
-    for c, cand_ in enumerate(candidates):
-        head = normalize(cand_.heading) + "\n" if cand_.heading else ""
-        body = normalize(cand_.text)
-        exact[c] = len(body) == len(cand_.text)
-        starts[c], text_at[c] = at, at + len(head)
+    for cand_ in candidates:
+        head = _normalize(cand_.heading) + "\n" if cand_.heading else ""
+        body = _normalize(cand_.text)
+        exact_.append(len(body) == len(cand_.text))
+        starts_.append(at)
+        text_at_.append(at + len(head))
         pieces += (head, body, _PAD)
         at += len(head) + len(body) + _GAP
     joined = "".join(pieces)
+    starts = np.array(starts_, np.int64)
+    text_at = np.array(text_at_, np.int64)
+    exact = np.array(exact_, bool)
     found = _words_of_terms(joined, qid)
     lengths = np.array([c_.length for c_ in candidates], float)
     if found:
@@ -237,14 +279,13 @@ def features(
         cand = np.searchsorted(starts, gs, side="right") - 1
         spans = _match_features(x, col, windows, w, mass, n, nq, gs, ge, q, cand, text_at, exact)
         _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand)
-        qtype = question_type(question)
+        qtype = _question_type(question)
         if qtype is not None:
             _type_features(x, col, spans, joined, qtype, starts)
-        tf = np.zeros((n, nq))
-        np.add.at(tf, (cand, q), 1.0)
+        tf = np.bincount(cand * nq + q, minlength=n * nq).reshape(n, nq).astype(float)
         norm = params.k1 * (1.0 - params.b + params.b * lengths / (avgdl or 1.0))
         x[:, col["bm25_para"]] = (w * tf * (params.k1 + 1.0) / (tf + norm[:, None])).sum(1) / mass
-    elif question_type(question) is not None:
+    elif _question_type(question) is not None:
         x[:, col["type_missing"]] = 1.0
 
     scores = np.array([cand_.score for cand_ in candidates])
@@ -280,24 +321,27 @@ def _match_features(x, col, windows, w, mass, n, nq, gs, ge, q, cand, text_at, e
     onehot = np.zeros((m + 1, nq))
     onehot[np.arange(1, m + 1), q] = 1.0
     prefix = np.cumsum(onehot, axis=0)
-    has = np.zeros(n, bool)
-    has[cand] = True
+    # `cand` is sorted (hits in text order): each candidate's hits are one segment.
+    first = np.flatnonzero(cand[1:] != cand[:-1]) + 1
+    first = np.concatenate((_ZERO, first))
+    has = cand[first]  # the candidates with a hit, in order
     spans = np.full((n, 2), -1, np.int64)  # best window per candidate, joined offsets
-    for k in WINDOWS:
-        end = np.searchsorted(gs, gs + k)
-        win = ((prefix[end] - prefix[:m]) > 0) @ w / mass
-        best = np.zeros(n)
-        np.maximum.at(best, cand, win)
-        x[:, col[f"win{k}"]] = best
-        if k == FOCUS_WINDOW:
-            order = np.lexsort((gs, -win, cand))  # per candidate: the best window, earliest
-            lead = order[np.searchsorted(cand[order], np.nonzero(has)[0])]
-            spans[cand[lead], 0] = gs[lead]
-            spans[cand[lead], 1] = ge[end[lead] - 1]
-    for c in np.nonzero(has & exact)[0]:
-        lo, hi = int(spans[c, 0] - text_at[c]), int(spans[c, 1] - text_at[c])
-        if hi > 0:  # not in the heading alone
-            windows[c] = (max(lo, 0), hi)
+    # All window sizes at once: ends[j] is where each hit's window of WINDOWS[j] ends.
+    ends = np.searchsorted(gs, gs + _WINDOW_SIZES)
+    wins = (((prefix[ends] - prefix[:m]) > 0).reshape(-1, nq) @ w / mass).reshape(-1, m)
+    best = np.maximum(np.maximum.reduceat(wins, first, axis=1), 0.0)
+    x[has, _WIN_COLS[0] : _WIN_COLS[-1] + 1] = best.T
+    win, end = wins[_FOCUS], ends[_FOCUS]
+    order = np.lexsort((gs, -win, cand))  # per candidate: the best window, earliest
+    lead = order[np.searchsorted(cand[order], has)]
+    spans[has, 0] = gs[lead]
+    spans[has, 1] = ge[end[lead] - 1]
+    span_list, text_list, exact_list = spans.tolist(), text_at.tolist(), exact.tolist()
+    for c in has.tolist():
+        if exact_list[c]:
+            lo, hi = span_list[c][0] - text_list[c], span_list[c][1] - text_list[c]
+            if hi > 0:  # not in the heading alone
+                windows[c] = (max(lo, 0), hi)
     return spans
 
 
@@ -310,11 +354,16 @@ def _pair_features(x, col, joined, terms, qid, nq, n, gs, ge, q, cand):
     gap = gs[1:] - ge[:-1]
     near = same & (gap <= NEAR_CHARS)
     adjacent = near.copy()
-    for i in np.nonzero(near & (gap > 2))[0]:
-        adjacent[i] = _only_stopwords(joined[ge[i] : gs[i + 1]])
-    codes = q[:-1] * nq + q[1:]
-    is_ordered = adjacent & np.isin(codes, list(ordered)) if ordered else adjacent & False
-    is_any = adjacent & np.isin(codes, list(both)) if both else adjacent & False
+    for i in np.flatnonzero(near & (gap > 2)).tolist():
+        adjacent[i] = _only_stopwords(joined[int(ge[i]) : int(gs[i + 1])])
+    codes = (q[:-1] * nq + q[1:]).tolist()
+    is_ordered = np.zeros(len(codes), bool)
+    is_any = np.zeros(len(codes), bool)
+    for i in np.flatnonzero(adjacent).tolist():  # a few pairs: sets beat np.isin here
+        if codes[i] in ordered:
+            is_ordered[i] = True
+        if codes[i] in both:
+            is_any[i] = True
     x[:, col["pairs_ordered"]] = np.log1p(np.bincount(cand[1:][is_ordered], minlength=n))
     x[:, col["pairs_any"]] = np.log1p(np.bincount(cand[1:][is_any], minlength=n))
     x[:, col["pairs_near"]] = np.log1p(np.bincount(cand[1:][near], minlength=n))
@@ -361,15 +410,21 @@ ANSWER_FEATURES = (
 
 def answer_features(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The no-answer model's inputs (ANSWER_FEATURES) from the candidates' features and scores."""
-    col = {name: i for i, name in enumerate(FEATURES)}
     best = int(np.lexsort((np.arange(len(scores)), -scores))[0])
     share = np.exp(scores - scores.max())
-    row = x[best]
+    return _answer_row(x, best, share[best] / share.sum())
+
+
+def _answer_row(x: np.ndarray, best: int, best_share: float) -> np.ndarray:
+    """`answer_features` once the best candidate and its softmax share are known."""
+    col = _COL
+    row = x[best].tolist()
+    top = x.max(axis=0).tolist()
     return np.array([
-        row[col["coverage"]], x[:, col["coverage"]].max(), row[col["win50"]],
-        x[:, col["win50"]].max(), row[col["phrase_run"]], x[:, col["pairs_any"]].max(),
-        row[col["bm25"]], x[0, col["bm25"]], row[col["unseen"]], row[col["question_terms"]],
-        share[best] / share.sum(), row[col["type_missing"]],
+        row[col["coverage"]], top[col["coverage"]], row[col["win50"]],
+        top[col["win50"]], row[col["phrase_run"]], top[col["pairs_any"]],
+        row[col["bm25"]], float(x[0, col["bm25"]]), row[col["unseen"]],
+        row[col["question_terms"]], best_share, row[col["type_missing"]],
     ])
 
 
@@ -495,12 +550,18 @@ class Reranker:
         x, windows = features(
             question, terms, weights, candidates, params, avgdl, unseen=unseen, aliases=aliases
         )
-        order, share = self.rank(x)
+        # As `rank` and `answerable`, with the ranker's scores computed once.
+        scores = self.ranker(x)
+        values = scores.tolist()
+        order = sorted(range(len(values)), key=lambda i: (-values[i], i))  # = rank's lexsort
+        share = np.exp(scores - scores.max())
+        share = (share / share.sum()).tolist()
         scored = [
-            Scored(candidates[i].passage_id, candidates[i].score, float(share[i]), windows[i])
+            Scored(candidates[i].passage_id, candidates[i].score, share[i], windows[i])
             for i in order
         ]
-        return Ranking(scored, self.answerable(x))
+        row = _answer_row(x, order[0], share[order[0]])
+        return Ranking(scored, float(_sigmoid(self.answer(row[None]))[0]))
 
 
 NO_ANSWER_RULES = ("coverage", "model")

@@ -238,6 +238,38 @@ def test_reranked_results_are_bm25_candidates_in_another_order(
     assert all(r.score == scores[r.passage_id] for r in answer.results)  # BM25 score kept
 
 
+def test_the_candidates_normaliser_is_the_analyzers() -> None:
+    from retrieval.analyzer import normalize
+
+    for text in ("أَحْمَدُ إلى آخر المدرسة ى", "ﻻ ﻷ ﻹ ٢٠١٥ ۱۹", "Latin ABC ـــ \u200f، «؟»",
+                 "\ufeffBOM \u2070", "emoji \U0001F600 beyond the BMP \U00020000", ""):
+        assert rerank._normalize(text) == normalize(text)
+
+
+def test_rerank_orders_and_answers_as_rank_and_answerable(shared_seed_store, model) -> None:
+    seen = []
+    original = Reranker.rerank
+
+    def spy(self, *args, **kw):
+        ranking = original(self, *args, **kw)
+        seen.append((features(*args, **kw)[0], args[3], ranking))
+        return ranking
+
+    try:
+        Reranker.rerank = spy  # type: ignore[method-assign]
+        searcher = Searcher(shared_seed_store, variants=True, reranker=model)
+        for question in QUESTIONS:
+            searcher.search(question, top=10)
+    finally:
+        Reranker.rerank = original  # type: ignore[method-assign]
+    assert seen
+    for x, candidates, ranking in seen:
+        order, share = model.rank(x)
+        assert [s.passage_id for s in ranking.order] == [candidates[i].passage_id for i in order]
+        assert [s.probability for s in ranking.order] == [float(share[i]) for i in order]
+        assert ranking.probability == model.answerable(x)
+
+
 def test_reranking_is_deterministic(shared_seed_store, model: Reranker) -> None:
     a = Searcher(shared_seed_store, variants=True, reranker=model)
     b = Searcher(shared_seed_store, variants=True, reranker=model)
