@@ -137,16 +137,10 @@ class LostHistory:
     moved_to: str  # the file name of the broken copy
 
 
-@dataclass(frozen=True)
-class DayRow:
-    """One UTC day over every chat type, for the report."""
+class _Latency:
+    """p50 / p95 of a latency histogram `buckets` (see `bucket_percentile`)."""
 
-    day: str
-    questions: int
-    unanswered: int
     buckets: dict[int, int]
-    up: int = 0
-    down: int = 0
 
     @property
     def p50(self) -> float | None:
@@ -158,7 +152,19 @@ class DayRow:
 
 
 @dataclass(frozen=True)
-class History:
+class DayRow(_Latency):
+    """One UTC day over every chat type, for the report."""
+
+    day: str
+    questions: int
+    unanswered: int
+    buckets: dict[int, int]
+    up: int = 0
+    down: int = 0
+
+
+@dataclass(frozen=True)
+class History(_Latency):
     """What the file holds, summed over its days (or a range of them)."""
 
     first_day: str | None  # None: no question counted yet
@@ -176,14 +182,6 @@ class History:
     @property
     def unanswered_share(self) -> float:
         return self.unanswered / self.questions if self.questions else 0.0
-
-    @property
-    def p50(self) -> float | None:
-        return bucket_percentile(self.buckets, 50)
-
-    @property
-    def p95(self) -> float | None:
-        return bucket_percentile(self.buckets, 95)
 
 
 def _now() -> str:
