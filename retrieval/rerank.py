@@ -408,11 +408,18 @@ ANSWER_FEATURES = (
 )
 
 
+def _order_and_share(scores: np.ndarray) -> tuple[list[int], list[float]]:
+    """Candidates by decreasing score (ties: stage-1 order) and each one's softmax share."""
+    values = scores.tolist()
+    order = sorted(range(len(values)), key=lambda i: (-values[i], i))
+    share = np.exp(scores - scores.max())
+    return order, (share / share.sum()).tolist()
+
+
 def answer_features(x: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The no-answer model's inputs (ANSWER_FEATURES) from the candidates' features and scores."""
-    best = int(np.lexsort((np.arange(len(scores)), -scores))[0])
-    share = np.exp(scores - scores.max())
-    return _answer_row(x, best, share[best] / share.sum())
+    order, share = _order_and_share(scores)
+    return _answer_row(x, order[0], share[order[0]])
 
 
 def _answer_row(x: np.ndarray, best: int, best_share: float) -> np.ndarray:
@@ -525,14 +532,16 @@ class Reranker:
 
     def rank(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(order, softmax shares) of the candidates of a feature matrix."""
-        scores = self.ranker(x)
-        order = np.lexsort((np.arange(len(scores)), -scores))
-        share = np.exp(scores - scores.max())
-        return order, share / share.sum()
+        order, share = _order_and_share(self.ranker(x))
+        return np.array(order), np.array(share)
 
     def answerable(self, x: np.ndarray) -> float:
         """P(the best candidate answers the question), from the candidates' features."""
-        return float(_sigmoid(self.answer(answer_features(x, self.ranker(x))[None]))[0])
+        return self._probability(answer_features(x, self.ranker(x)))
+
+    def _probability(self, row: np.ndarray) -> float:
+        """The no-answer model's probability for one ANSWER_FEATURES row."""
+        return float(_sigmoid(self.answer(row[None]))[0])
 
     def rerank(
         self,
@@ -550,18 +559,12 @@ class Reranker:
         x, windows = features(
             question, terms, weights, candidates, params, avgdl, unseen=unseen, aliases=aliases
         )
-        # As `rank` and `answerable`, with the ranker's scores computed once.
-        scores = self.ranker(x)
-        values = scores.tolist()
-        order = sorted(range(len(values)), key=lambda i: (-values[i], i))  # = rank's lexsort
-        share = np.exp(scores - scores.max())
-        share = (share / share.sum()).tolist()
+        order, share = _order_and_share(self.ranker(x))  # as `rank` and `answerable`, once
         scored = [
             Scored(candidates[i].passage_id, candidates[i].score, share[i], windows[i])
             for i in order
         ]
-        row = _answer_row(x, order[0], share[order[0]])
-        return Ranking(scored, float(_sigmoid(self.answer(row[None]))[0]))
+        return Ranking(scored, self._probability(_answer_row(x, order[0], share[order[0]])))
 
 
 NO_ANSWER_RULES = ("coverage", "model")
