@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot import render
 from bot.telegram.logs import redact
-from bot.telegram.state import BotState, bot_state, is_admin, refuse_non_admin
+from bot.telegram.state import BotState, bot_state, refuse_non_admin
 from bot.uploads import (
     UploadError,
     check_content,
@@ -174,8 +174,7 @@ async def remove_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """«نعم، احذفها» / «إلغاء» under a /remove question (admins only, as the command)."""
     query = update.callback_query
     state = bot_state(context)
-    if not is_admin(update, state):
-        await query.answer(render.ADMINS_ONLY_TEXT, show_alert=True)
+    if await refuse_non_admin(update, state):
         return
     key = (query.data or "").partition(":")[2]
     await query.answer()

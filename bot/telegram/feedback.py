@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import render
-from bot.telegram.state import BotState, bot_state, is_admin, refuse_non_admin
+from bot.telegram.state import BotState, bot_state, refuse_non_admin
 from storage.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -101,8 +101,7 @@ async def unanswered_more(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """«المزيد» under /unanswered: the next page, as the list stood when it was first shown."""
     query = update.callback_query
     state = bot_state(context)
-    if not is_admin(update, state):
-        await query.answer(render.ADMINS_ONLY_TEXT, show_alert=True)
+    if await refuse_non_admin(update, state):
         return
     parts = (query.data or "").split(":")
     if (

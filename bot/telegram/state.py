@@ -94,13 +94,23 @@ def is_admin(update: Update, state: BotState) -> bool:
 async def refuse_non_admin(
     update: Update, state: BotState, text: str = render.ADMINS_ONLY_HTML
 ) -> bool:
-    """Reply with a polite refusal unless the sender is an admin; True when refused."""
+    """Refuse politely unless the sender is an admin; True when refused.
+
+    A command gets `text` as a reply; a button press (an admin's button that someone else
+    pressed) gets the plain-text alert instead.
+    """
     if is_admin(update, state):
         return False
+    query = update.callback_query
     log.info(
-        "admin command refused for user %s", update.effective_user and update.effective_user.id
+        "admin %s refused for user %s",
+        "button" if query else "command",
+        update.effective_user and update.effective_user.id,
     )
-    await update.effective_message.reply_html(text)
+    if query is not None:
+        await query.answer(render.ADMINS_ONLY_TEXT, show_alert=True)
+    else:
+        await update.effective_message.reply_html(text)
     return True
 
 
