@@ -62,6 +62,15 @@ from retrieval.analyzer import analyze, analyze_spans  # noqa: E402
 from retrieval.snippets import ELLIPSIS, SNIPPET_CHARS  # noqa: E402
 
 
+def sqlite_rows(path: Path, sql: str) -> list[tuple]:
+    """Read a SQLite file with a connection of its own (what another process would see)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
 def _passage_tokens(db: Path | str) -> tuple[list[int], list[list[str]]]:
     """Passage ids in id order and the tokens each is scored on: analyze(heading) +
     analyze(window text), recomputed from the stored rows."""

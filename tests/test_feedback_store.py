@@ -18,6 +18,7 @@ from bot.stats import LastingStats
 from retrieval.search import Answer, Result
 from storage.feedback_store import TEXT_DAYS
 from storage.stats_store import SCHEMA_VERSION, StatsStore
+from tests.conftest import sqlite_rows as rows
 
 JUNE_1 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc).timestamp()
 DAY = 86_400.0
@@ -43,13 +44,6 @@ class Clock:
 def lasting(path: Path, clock: Clock, **kwargs) -> LastingStats:
     return LastingStats(path, flush_seconds=3600.0, clock=clock, **kwargs)
 
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def test_a_schema_1_file_is_migrated_and_keeps_its_counts(tmp_path: Path):

@@ -33,19 +33,12 @@ from storage.stats_store import (
     bucket_value,
 )
 from storage.store import StoreError
+from tests.conftest import sqlite_rows as rows
 
 ROOT = Path(__file__).resolve().parent.parent
 JUNE_1 = datetime(2024, 6, 1, 12, tzinfo=timezone.utc).timestamp()
 DAY = 86_400.0
 
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    """Read the stats file with a connection of its own (what another process would see)."""
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 def lasting(path: Path, clock=time.time, flush_seconds: float = 3600.0) -> LastingStats:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot import render
 from bot.stats import stats_path
+from tests.conftest import sqlite_rows as table
 from tests.test_telegram_handlers import (  # noqa: F401 - fixtures used by name
     ADMIN,
     BOT_USER,
@@ -49,13 +50,6 @@ async def press(bot: Bot, data: str, message: dict[str, Any], user: int = USER) 
 def edited_markup(bot: Bot) -> dict:
     return bot.request.sent("editMessageReplyMarkup")[-1]["reply_markup"]
 
-
-def table(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 # --- votes ------------------------------------------------------------------------------
