@@ -23,7 +23,7 @@ from retrieval.rerank import Candidate as RerankCandidate
 from retrieval.rerank import Reranker, Scored
 from retrieval.snippets import make_snippet
 from retrieval.topk import GroupPostings, group_postings, rank_paragraphs, score_terms
-from retrieval.variants import Candidate, Expansion, expand, question_keys
+from retrieval.variants import Candidate, Expansion, expand, question_keys, rare_cap
 
 __all__ = ["Answer", "QuestionError", "Result", "Searcher", "check_question", "score_terms"]
 
@@ -171,10 +171,16 @@ class Searcher:
         self, text: str, terms: list[str], snap: Snapshot
     ) -> tuple[Expansion, dict[str, Any], dict[str, GroupPostings]]:
         """Postings of the question's terms and, with variants on, its terms' spelling groups."""
+        postings = self.index.postings(terms)
         if not self.variants:
-            return Expansion(), self.index.postings(terms), {}
-        expansion = expand(text, self.index.variant_forms(question_keys(text)))
-        postings = self.index.postings([*terms, *expansion.terms()])
+            return Expansion(), postings, {}
+        # Only rare terms take part (Expansion.rare_only): look up the keys of those alone.
+        cap = rare_cap(snap.stats.n_passages)
+        rare = {t for t in terms if t not in postings or postings[t].df <= cap}
+        if not rare:
+            return Expansion(), postings, {}
+        expansion = expand(text, self.index.variant_forms(question_keys(text, rare)))
+        postings = {**postings, **self.index.postings(sorted(expansion.terms() - postings.keys()))}
         expansion = expansion.rare_only({t: p.df for t, p in postings.items()}, snap.stats.n_passages)
         groups = {
             t: group_postings([(t,), *members], snap, postings)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from itertools import chain
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -186,7 +186,7 @@ class Expansion:
 
     def rare_only(self, df: dict[str, int], n_passages: int) -> Expansion:
         """The expansion without the question terms and members that are too common."""
-        cap = max(RARE_MIN, RARE_SHARE * n_passages)
+        cap = rare_cap(n_passages)
         out = Expansion(asked=self.asked)
         for term, members in self.members.items():
             if df.get(term, 0) > cap:
@@ -254,11 +254,24 @@ def _splits(form: str) -> Iterator[tuple[str, str]]:
         yield form[:i], form[i:]
 
 
-def question_keys(text: str) -> set[str]:
-    """The keys to look up for a question: its words, adjacent pairs joined, long words cut."""
+def rare_cap(n_passages: int) -> float:
+    """The most passages a term may be in and still take part in variants (names, not vocabulary)."""
+    return max(RARE_MIN, RARE_SHARE * n_passages)
+
+
+def question_keys(text: str, rare: Collection[str] | None = None) -> set[str]:
+    """The keys to look up for a question: its words, adjacent pairs joined, long words cut.
+
+    With `rare` (the question's index terms rare enough to vary, `rare_cap`), only the
+    keys that can give those terms a variant: `Expansion.rare_only` drops the rest anyway.
+    """
     tokens = _question_tokens(text)
+    pairs = list(zip(tokens, tokens[1:]))
+    if rare is not None:
+        pairs = [(a, b) for a, b in pairs if a[1] in rare or b[1] in rare]
+        tokens = [(form, term) for form, term in tokens if term in rare]
     keys = {key_of(f) for form, _ in tokens for f in _single_forms(form)}
-    keys |= {key_of(f + b) for (a, _), (b, _) in zip(tokens, tokens[1:]) for f in _single_forms(a)}
+    keys |= {key_of(f + b) for (a, _), (b, _) in pairs for f in _single_forms(a)}
     firsts = {key_of(a) for form, _ in tokens for a, _ in _splits(form)}
     # the collection's words may carry a proclitic (لترمب, لبيونغ يانغ): their keys start with it
     keys |= {c + k for k in keys | firsts for c in _CLITICS}

@@ -9,7 +9,8 @@ import pytest
 
 from bot.render import answer_to_console, answer_to_html
 from retrieval.search import Result, Searcher
-from retrieval.variants import is_variant
+from retrieval.analyzer import term_of
+from retrieval.variants import is_variant, key_of, question_keys
 from storage.indexer import index_collection
 from storage.store import Store
 
@@ -128,6 +129,26 @@ def test_the_questions_own_spelling_behind_a_proclitic_is_not_another_spelling(
         store.close()
     assert results and results[0].variants == []
     assert clitic and clitic[0].variants == ["لترمب"]  # another spelling, behind a proclitic
+
+
+def test_only_the_questions_rare_words_are_looked_up_for_variants(
+    tmp_path: Path, write_corpus
+) -> None:
+    # «الحكومة» is in more passages than RARE_MIN: it never varies, so its keys are not read.
+    files = {f"gov{i:02}.txt": f"قالت الحكومة إن الجلسة رقم {i} انتهت.\n" for i in range(60)}
+    files["name.txt"] = "وصل وزير الدفاع سيرجي شويجو إلى العاصمة.\n"
+    db = tmp_path / "rare.sqlite3"
+    index_collection(db, write_corpus(tmp_path / "rare", files))
+    question = f"الحكومة {SHOIGU_G}"
+    assert key_of("حكومه") in question_keys(question)
+    rare = question_keys(question, rare={term_of(SHOIGU_G)})
+    assert key_of("حكومه") not in rare and key_of(SHOIGU_G) in rare
+    store = Store(db)
+    try:
+        results = _found(store, question, variants=True)
+    finally:
+        store.close()
+    assert results[0].source == "name.txt" and results[0].variants == [SHOIGU_J]
 
 
 def test_a_paragraph_scores_the_same_whichever_spelling_the_question_uses(shared_seed_store: Store) -> None:
