@@ -34,9 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per question")
     order = p.add_mutually_exclusive_group()
     order.add_argument("--rerank", action="store_true", default=None,
-                       help="reorder BM25's first candidates with the learned model (as RERANK=1)")
+                       help="reorder BM25's first candidates with the learned model (as RERANK=1, the default)")
     order.add_argument("--no-rerank", dest="rerank", action="store_false",
-                       help="pure BM25 order (as RERANK=0, the default)")
+                       help="pure BM25 order (as RERANK=0)")
     sub.add_parser("chat", help="interactive console chat")
     sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     sub.add_parser("health", help="check that the index is present and current (exit 0 if so)")

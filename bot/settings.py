@@ -48,9 +48,9 @@ class Settings:
     feedback_days: int = 180  # votes and kept questions older than this are deleted
     store_questions: bool = True  # 0: only a salted hash of a question is kept, never its text
     variants: bool = True
-    # Reorder BM25's candidates with retrieval/models/rerank-v1.json. Off by default: it
-    # costs ~2 ms a question, over the ask --json limit (docs/benchmarks.md §4).
-    rerank: bool = False
+    # Reorder BM25's first candidates with retrieval/models/rerank-v1.json (~1 ms a
+    # question, within the ask --json limit: docs/benchmarks.md §4); 0: BM25 order.
+    rerank: bool = True
     search_processes: int = 0  # 0: one per usable CPU, at most 4 (see search_pool.py)
     allowed_chat_ids: frozenset[int] = frozenset()
 

@@ -203,20 +203,22 @@ def test_ask_json_batch_prints_one_object_per_line_in_order(indexed):
             _check_result(result, answer["query"])
 
 
-def test_no_rerank_flag_and_the_default_give_the_same_bm25_answers(indexed):
+def test_the_default_is_reranked_and_no_rerank_gives_the_bm25_answers(indexed):
     corpus, db = indexed
     stdin = "\n".join(BATCH)
     runs = [
         run_bot("ask", "--json", "--top", "5", "--no-rerank", corpus=corpus, db=db, stdin=stdin,
                 RERANK="1"),
+        run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin, RERANK="0"),
         run_bot("ask", "--json", "--top", "5", corpus=corpus, db=db, stdin=stdin),
-        run_bot("ask", "--json", "--top", "5", "--rerank", corpus=corpus, db=db, stdin=stdin),
+        run_bot("ask", "--json", "--top", "5", "--rerank", corpus=corpus, db=db, stdin=stdin,
+                RERANK="0"),
     ]
     assert all(code == 0 for code, _, _ in runs), [err for _, _, err in runs]
-    flag, setting, reranked = (
+    flag, setting, default, reranked = (
         [json.loads(x) for x in out.decode().splitlines()] for _, out, _ in runs
     )
-    assert flag == setting
+    assert flag == setting and default == reranked
     searcher = Searcher(Store(db), variants=True)
     for answer in flag:
         expected = searcher.search(answer["query"], top=5)
